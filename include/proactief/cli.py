@@ -1,0 +1,94 @@
+"""`proactief`: one command for people — the simulator, the ledger, one-off MAGDA consultations.
+
+Heavy imports happen inside commands so `proactief --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="proactief",
+    help="Proactief Gent: grant city benefits without an application, from MAGDA data.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The ledger database (PostgreSQL in production, SQLite by default).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DbUrl = Annotated[
+    str | None,
+    typer.Option("--db-url", envvar="PROACTIEF_DB_URL", help="SQLAlchemy URL of the ledger (default: ./var SQLite)."),
+]
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db_url: DbUrl = None) -> None:
+    """Create or migrate the ledger schema to the latest version."""
+    from proactief.ledger import database_url, upgrade
+
+    url = database_url(db_url)
+    upgrade(url)
+    typer.echo(f"ledger at {_redact_url(url)} is up to date")
+
+
+@db_app.command("audit")
+def db_audit(
+    insz: Annotated[str, typer.Option("--insz", help="The citizen whose consultations to export.")],
+    db_url: DbUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+) -> None:
+    """Who consulted this person's data, when and why (a citizen's access request)."""
+    from proactief.insz import InvalidINSZ, validate_insz
+    from proactief.ledger import make_engine
+    from proactief.ledger.audit import consultations_about
+
+    try:
+        validate_insz(insz)
+    except InvalidINSZ as exc:
+        _fail(str(exc))
+    engine = make_engine(db_url)
+    rows = consultations_about(engine, insz)
+    engine.dispose()
+    for r in rows:
+        record = {
+            "when": r.requested_at.isoformat(),
+            "service": r.service,
+            "afnemer": r.afnemer,
+            "hoedanigheid": r.hoedanigheid,
+            "purpose": r.purpose,
+            "outcome": r.outcome,
+            "message_ref": r.message_ref,
+        }
+        if as_json:
+            typer.echo(json.dumps(record))
+        else:
+            typer.echo(
+                f"{record['when']}  {r.service:<50} {r.hoedanigheid:<10} {r.purpose or '-':<22} {r.outcome}"
+            )
+    if not as_json:
+        typer.echo(f"{len(rows)} consultation(s)")
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password in a database URL before printing it."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""MAGDA: the Flemish data platform. Client, message formats, error semantics, audit."""

@@ -1,0 +1,85 @@
+"""Every consultation lands in the audit log, is retrievable per citizen, and expires after 10 years."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from proactief.ledger import make_engine, upgrade
+from proactief.ledger.audit import LedgerAuditSink, consultations_about, purge_expired_consultations
+from proactief.magda.audit import Consultation, OutcomeClass
+
+SUBJECT = "84640438954"
+OTHER = "86710585636"
+
+
+def _consultation(subject: str | None, when: datetime, outcome: OutcomeClass = OutcomeClass.OK) -> Consultation:
+    return Consultation(
+        message_ref=str(uuid.uuid4()),
+        question_ref=str(uuid.uuid4()),
+        service="SocZek.GeefSociaalStatuut-03.00",
+        afnemer="gent.be/proactief",
+        hoedanigheid="ipdc2858",
+        subject=subject,
+        requested_at=when,
+        outcome=outcome,
+        purpose="uitpas-kansentarief",
+        duration_ms=12,
+    )
+
+
+@pytest.fixture
+def engine(pg_url: str):  # type: ignore[no-untyped-def]
+    upgrade(pg_url)
+    eng = make_engine(pg_url)
+    yield eng
+    eng.dispose()
+
+
+def test_recorded_consultations_are_found_per_subject(engine) -> None:  # type: ignore[no-untyped-def]
+    sink = LedgerAuditSink(engine)
+    now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    sink.record([_consultation(SUBJECT, now), _consultation(OTHER, now), _consultation(SUBJECT, now)])
+    rows = consultations_about(engine, SUBJECT)
+    assert len(rows) == 2
+    assert {r.subject_insz for r in rows} == {SUBJECT}
+    assert rows[0].hoedanigheid == "ipdc2858"
+    assert rows[0].outcome == "ok"
+    assert rows[0].retain_until == date(2036, 11, 28)
+
+
+def test_the_same_question_is_not_logged_twice(engine) -> None:  # type: ignore[no-untyped-def]
+    sink = LedgerAuditSink(engine)
+    c = _consultation(SUBJECT, datetime(2026, 11, 28, tzinfo=UTC))
+    sink.record([c])
+    with pytest.raises(IntegrityError):
+        sink.record([c])
+
+
+def test_a_list_question_logs_one_row_per_person(engine) -> None:  # type: ignore[no-untyped-def]
+    sink = LedgerAuditSink(engine)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    base = _consultation(None, when)
+    rows = [
+        Consultation(**{**{f: getattr(base, f) for f in base.__slots__}, "subject": s})  # type: ignore[attr-defined]
+        for s in (SUBJECT, OTHER)
+    ]
+    sink.record(rows)
+    assert len(consultations_about(engine, SUBJECT)) == 1
+    assert len(consultations_about(engine, OTHER)) == 1
+
+
+def test_purge_removes_only_what_is_past_ten_years(engine) -> None:  # type: ignore[no-untyped-def]
+    sink = LedgerAuditSink(engine)
+    sink.record(
+        [
+            _consultation(SUBJECT, datetime(2015, 6, 1, tzinfo=UTC)),
+            _consultation(SUBJECT, datetime(2020, 2, 29, tzinfo=UTC)),
+        ]
+    )
+    assert purge_expired_consultations(engine, date(2026, 11, 28)) == 1
+    remaining = consultations_about(engine, SUBJECT)
+    assert [r.retain_until for r in remaining] == [date(2030, 2, 28)]
