@@ -79,6 +79,26 @@ def db_audit(
         typer.echo(f"{len(rows)} consultation(s)")
 
 
+@app.command(
+    "magda-sim",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def magda_sim(ctx: typer.Context) -> None:
+    """Run the local MAGDA simulator (SOAP over HTTP/HTTPS). `proactief magda-sim --help` lists its flags."""
+    from proactief.simulator.__main__ import _config, parser
+    from proactief.simulator.server import serve
+
+    p = parser()
+    p.prog = "proactief magda-sim"
+    namespace = p.parse_args(list(ctx.args))
+    try:
+        config = _config(namespace)
+    except ValueError as exc:
+        p.error(str(exc))
+    serve(config)
+
+
 def _redact_url(url: str) -> str:
     """Hide a password in a database URL before printing it."""
     from sqlalchemy.engine import make_url
