@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,8 +18,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+population_app = typer.Typer(help="The synthetic Ghent population (simulator, tests, demos).", no_args_is_help=True)
 db_app = typer.Typer(help="The ledger database (PostgreSQL in production, SQLite by default).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(population_app, name="population")
 
 DbUrl = Annotated[
     str | None,
@@ -97,6 +100,29 @@ def magda_sim(ctx: typer.Context) -> None:
     except ValueError as exc:
         p.error(str(exc))
     serve(config)
+
+
+@population_app.command("generate")
+def population_generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the population and city files to.")],
+    size: Annotated[int, typer.Option("--size", help="Number of persons.")] = 270_000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files, byte for byte.")] = 0,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (default 2026-11-01).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: up to 2).")] = None,
+) -> None:
+    """Write a deterministic synthetic Ghent: simulator store, city files and expected entitlements."""
+    import datetime as dt
+
+    from proactief.population import generate
+
+    try:
+        as_of_date = dt.date.fromisoformat(as_of) if as_of else None
+        summary = generate(size, seed, out=out, as_of=as_of_date, workers=workers)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(summary.as_text())
 
 
 def _redact_url(url: str) -> str:

@@ -109,6 +109,8 @@ class HouseholdMember:
     position: str
     """Rijksregister position code: ``01`` reference person, ``02`` partner, ``03`` child, others as RR."""
     begin: date | None = None
+    end: date | None = None
+    """Last day the two shared the household (split, death …); None = still together. JSON key ``end``."""
 
     @property
     def is_reference_person(self) -> bool:
@@ -302,7 +304,7 @@ def person_from_json(obj: dict[str, Any]) -> Person:
         ),
         contact_address=_address(obj["contact_address"]) if obj.get("contact_address") else None,
         household=tuple(
-            HouseholdMember(m["insz"], str(m.get("position", "")), _d(m.get("begin")))
+            HouseholdMember(m["insz"], str(m.get("position", "")), _d(m.get("begin")), _d(m.get("end")))
             for m in obj.get("household") or ()
         ),
         statutes=_statutes(obj.get("statutes")),
@@ -359,7 +361,8 @@ def person_to_json(p: Person) -> dict[str, Any]:
     if p.contact_address:
         out["contact_address"] = _address_json(p.contact_address)
     if p.household:
-        out["household"] = [{"insz": m.insz, "position": m.position, **({"begin": _iso(m.begin)} if m.begin else {})}
+        out["household"] = [{"insz": m.insz, "position": m.position, **({"begin": _iso(m.begin)} if m.begin else {}),
+                             **({"end": _iso(m.end)} if m.end else {})}
                             for m in p.household]
     if p.statutes:
         out["statutes"] = [{"name": s.name, "periods": [{"begin": q.begin.isoformat(), "end": _iso(q.end)}
