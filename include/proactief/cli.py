@@ -125,6 +125,17 @@ def population_generate(
     typer.echo(summary.as_text())
 
 
+@app.command("demo")
+def demo(
+    db_url: DbUrl = None,
+    keep_running: Annotated[bool, typer.Option("--keep-running", help="Leave the simulator up afterwards.")] = False,
+) -> None:
+    """Start the simulator, consult it like production does, and show the audit trail (what bin/run shows)."""
+    from proactief.demo import run_demo
+
+    raise typer.Exit(run_demo(typer.echo, Path("var"), db_url, keep_running))
+
+
 def _redact_url(url: str) -> str:
     """Hide a password in a database URL before printing it."""
     from sqlalchemy.engine import make_url
