@@ -125,6 +125,48 @@ def population_generate(
     typer.echo(summary.as_text())
 
 
+@app.command("consult")
+def consult_command(
+    service: Annotated[str, typer.Argument(help="GeefPersoon | GeefSociaalStatuut | GeefDossierHandicap | "
+                                                "GeefAanslagbiljetPersonenbelasting")],
+    insz: Annotated[str, typer.Option("--insz", help="The person asked about (validated, never printed).")],
+    on: Annotated[str | None, typer.Option("--date", help="Reference date YYYY-MM-DD (default today).")] = None,
+    magda_url: Annotated[
+        str, typer.Option("--magda-url", envvar="PROACTIEF_MAGDA_BASE_URL", help="MAGDA endpoint base.")
+    ] = "http://127.0.0.1:8088",
+    purpose: Annotated[str | None, typer.Option("--purpose", help="Scheme id: chooses the Hoedanigheid.")] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """One MAGDA consultation, printed as findings (JSON) — audited in the ledger like every other."""
+    import datetime as dt
+
+    from proactief.consult import SERVICES, consult
+    from proactief.insz import InvalidINSZ, validate_insz
+    from proactief.ledger import make_engine, upgrade
+    from proactief.ledger.audit import LedgerAuditSink
+    from proactief.magda.client import MagdaClient
+    from proactief.magda.config import MagdaConfig, MagdaConfigError
+
+    if service not in SERVICES:
+        _fail(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
+    try:
+        validate_insz(insz)
+        day = dt.date.fromisoformat(on) if on else dt.date.today()
+        config = MagdaConfig.from_env().with_changes(base_url=magda_url)
+    except (InvalidINSZ, ValueError, MagdaConfigError) as exc:
+        _fail(str(exc))
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with MagdaClient(config, LedgerAuditSink(engine)) as client:
+            result = consult(client, service, insz, day, purpose=purpose)
+    except Exception as exc:  # noqa: BLE001 - shown to the operator, message is free of personal data
+        _fail(f"{type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(result, indent=2))
+
+
 @app.command("demo")
 def demo(
     db_url: DbUrl = None,
