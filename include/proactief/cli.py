@@ -167,6 +167,38 @@ def consult_command(
     typer.echo(json.dumps(result, indent=2))
 
 
+@app.command("advise")
+def advise_command(
+    scheme: Annotated[str, typer.Option("--scheme", help="Scheme id, e.g. uitpas-kansentarief.")],
+    insz: Annotated[str, typer.Option("--insz", help="The person (validated, never printed).")],
+    on: Annotated[str | None, typer.Option("--date", help="Run date YYYY-MM-DD (default today).")] = None,
+    magda_url: Annotated[
+        str | None, typer.Option("--magda-url", envvar="PROACTIEF_MAGDA_BASE_URL", help="MAGDA endpoint base.")
+    ] = None,
+    city_dir: Annotated[
+        Path | None, typer.Option("--city-dir", help="Folder with residents/enrolments/ocmw.csv.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object: scheme, decision, reasons, ...")] = False,
+    db_url: DbUrl = None,
+) -> None:
+    """The decision and its explanation for one person (call centre, scheme owner); audited in the ledger."""
+    from proactief.advice.cli import advise_cli
+    from proactief.ledger import make_engine, upgrade
+    from proactief.ledger.audit import LedgerAuditSink
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        code, text = advise_cli(
+            scheme, insz, on, magda_url or "http://127.0.0.1:8088", as_json,
+            city_dir=city_dir, audit=LedgerAuditSink(engine),
+        )
+    finally:
+        engine.dispose()
+    typer.echo(text, err=code != 0)
+    raise typer.Exit(code)
+
+
 @app.command("demo")
 def demo(
     db_url: DbUrl = None,

@@ -1,0 +1,98 @@
+"""Whole-city advice throughput: uitpas-kansentarief for a synthetic Ghent through the simulator.
+
+Generates the population (or reuses ``--population DIR``), serves it with the simulator (repertorium check
+off: a production run registers the population once, in the population-sync DAG), runs
+``Advisor.advise_many`` for every resident and prints persons/s, wall time, peak memory of this process and
+the calls per service. Target: the whole city (270,000 persons) in <= 60 s.
+
+    .venv/bin/python benchmarks/bench_advice.py [--size 270000] [--population DIR] [--concurrency 16]
+        [--scheme uitpas-kansentarief] [--compare]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import resource
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from proactief.advice import Advisor, CityFiles
+from proactief.advice.compare import compare_with_expected, read_expected
+from proactief.magda.client import MagdaClient
+from proactief.magda.config import MagdaConfig
+from proactief.population import generate
+from proactief.schemes import load_scheme
+from proactief.simulator.testing import running_simulator
+
+
+class CountingSink:
+    """Counts consultations instead of keeping them (the ledger sink is benchmarked elsewhere)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def record(self, consultations) -> None:  # type: ignore[no-untyped-def]
+        self.count += len(consultations)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--size", type=int, default=270_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--population", type=Path, help="an existing generator output folder")
+    ap.add_argument("--scheme", default="uitpas-kansentarief")
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--chunk", type=int, default=500, help="persons per list-service message")
+    ap.add_argument("--compare", action="store_true", help="also compare with expected/<scheme>.csv")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.population
+        if folder is None:
+            folder = Path(tmp) / "ghent"
+            t = time.perf_counter()
+            generate(args.size, args.seed, out=folder)
+            print(f"generated {args.size:,} persons in {time.perf_counter() - t:.1f}s")
+        dates = json.loads((folder / "expected/reference-dates.json").read_text())
+        scheme = load_scheme(args.scheme)
+        d = dt.date.fromisoformat(dates[scheme.id])
+        t = time.perf_counter()
+        city = CityFiles.load(folder)
+        subjects = city.subjects(scheme, d)
+        print(f"city files read in {time.perf_counter() - t:.1f}s: {len(subjects):,} subjects, D = {d}")
+
+        with running_simulator(population=str(folder / "magda-population.jsonl"), repertorium_check=False) as sim:
+            config = MagdaConfig(base_url=sim.base_url, hoedanigheden={scheme.id: scheme.magda.hoedanigheid},
+                                 max_concurrency=args.concurrency)
+            sink = CountingSink()
+            with MagdaClient(config, sink) as client:
+                advisor = Advisor(client, scheme, city, list_chunk_size=args.chunk)
+                decisions: Counter[str] = Counter()
+                keep = [] if args.compare else None
+                t = time.perf_counter()
+                for advice in advisor.advise_many(subjects, d):
+                    decisions[advice.decision.value] += 1
+                    if keep is not None:
+                        keep.append(advice)
+                wall = time.perf_counter() - t
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        n = sum(decisions.values())
+        print(f"{scheme.id}: {n:,} persons in {wall:.1f}s = {n / wall:,.0f} persons/s "
+              f"(target: whole city in <= 60 s: {'met' if wall <= 60 else 'NOT met'})")
+        print(f"peak memory (this process, RSS): {peak_mb:,.0f} MB")
+        print(f"decisions: {dict(decisions)}")
+        print(f"calls: {dict(advisor.stats.calls)}; consultations audited: {sink.count:,}")
+        if keep is not None:
+            cmp = compare_with_expected(scheme.id, keep, read_expected(folder / f"expected/{scheme.id}.csv"))
+            print(cmp.render())
+            print(f"exact: {cmp.exact}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,594 @@
+"""The advice engine: gather exactly the facts a scheme needs from MAGDA and city data, decide, keep the decision.
+
+Why staged gathering: proportionality (MAGDA.md) says ask only what the purpose needs. The engine asks
+:func:`~proactief.schemes.outstanding_facts` what could still change the outcome and asks only that, one
+source at a time (residence first; a non-resident is decided without asking KSZ). For a whole population
+(:meth:`Advisor.advise_many`) statutes come first through the list service — one message per 500 persons —
+and single calls (GeefPersoon, GeefDossierHandicap, tax, vehicles) go only to the subjects whose outcome
+still depends on them, in parallel. Households are shared: a member asked for one subject is not asked again.
+
+Raw answers live only in memory for the duration of one block of subjects; an :class:`Advice` keeps the
+decision, its reasons, the rule version, the trace (no values) and the consultation references.
+A transient MAGDA problem makes a subject undetermined, never not_eligible (the evaluator's Kleene logic).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Literal
+
+from proactief.advice.city import OCMW_KINDS, CityData, EmptyCityData
+from proactief.advice.observe import (
+    Member,
+    RegisterObservation,
+    register_from_answer,
+    social_cards_from_answer,
+    statutes_from_answer,
+    tax_from_answer,
+    vehicles_from_answer,
+)
+from proactief.insz import validate_insz
+from proactief.magda.client import MagdaClient
+from proactief.magda.results import MagdaAnswer
+from proactief.schemes import (
+    Decision,
+    FactKey,
+    Facts,
+    GrantTerms,
+    Holder,
+    MissingFacts,
+    Outcome,
+    ProportionalityError,
+    Scheme,
+    Statute,
+    TraceStep,
+    derive_facts,
+    evaluate,
+    load_scheme,
+    required_services,
+    required_statutes,
+)
+from proactief.schemes.facts import (
+    GEEF_AANSLAGBILJET,
+    GEEF_DOSSIER_HANDICAP,
+    GEEF_PERSOON,
+    GEEF_SOCIAAL_STATUUT,
+    MOBILITEIT_INSCHRIJVINGEN,
+)
+from proactief.schemes.observations import (
+    Answer,
+    CityRecord,
+    Observations,
+    PersonObservation,
+    RegisterRecord,
+    SocialCard,
+    StatuteAnswer,
+    TaxAssessment,
+    VehicleRegistration,
+)
+
+__all__ = ["Advice", "Advisor", "RunStats"]
+
+log = logging.getLogger("proactief.advice")
+
+Kind = Literal["persoon", "dossier", "statuut", "tax", "vehicles"]
+_PRIORITY: tuple[Kind, ...] = ("persoon", "dossier", "statuut", "tax", "vehicles")
+"""Order of asking: residence/household first (it settles most), then the rarest criterion (parking card),
+then statutes, income, vehicles. Only the first kind a subject still needs is asked in a round."""
+_SERVICE: Mapping[Kind, str] = MappingProxyType({
+    "persoon": GEEF_PERSOON,
+    "dossier": GEEF_DOSSIER_HANDICAP,
+    "statuut": GEEF_SOCIAAL_STATUUT,
+    "tax": GEEF_AANSLAGBILJET,
+    "vehicles": MOBILITEIT_INSCHRIJVINGEN,
+})
+_MAX_ROUNDS = 12
+_MEMO_LIMIT = 200_000
+_ADULT_AGE = 18
+
+Request = tuple[Kind, str, Any]
+"""(kind, INSZ, detail): detail is the Statute for ``statuut``, the income year for ``tax``, else None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """The decision about one subject for one scheme and reference date: what stays after the raw answers go."""
+
+    scheme_id: str
+    subject: str = field(repr=False)
+    """The subject's INSZ (UiTPAS: the person; IVAGO: the household's reference person; onderwijskorting: the
+    child; LEZ: the card holder). Not shown in ``repr``; never log it."""
+    reference_date: dt.date
+    decision: Outcome
+    tier: str | None
+    amount: Decimal | None
+    amounts: Mapping[str, Decimal]
+    percentages: Mapping[str, Decimal]
+    reasons: tuple[str, ...]
+    rule_version: str
+    trace: tuple[TraceStep, ...]
+    grant: GrantTerms | None
+    consultations: tuple[str, ...]
+    """References (``Vraag/Referte``) of the MAGDA questions this decision rests on, for the audit trail."""
+
+    @property
+    def consultation_count(self) -> int:
+        return len(self.consultations)
+
+    @property
+    def eligible(self) -> bool:
+        return self.decision is Outcome.ELIGIBLE
+
+    @classmethod
+    def of(cls, subject: str, decision: Decision, consultations: tuple[str, ...]) -> Advice:
+        return cls(decision.scheme_id, subject, decision.reference_date, decision.decision, decision.tier,
+                   decision.amount, decision.amounts, decision.percentages, decision.reasons, decision.rule_version,
+                   decision.trace, decision.grant, consultations)
+
+    def to_json(self, *, include_subject: bool = False) -> dict[str, Any]:
+        """A JSON-ready summary: decision, reasons, tier, amounts, rule version, trace (no values, no INSZ)."""
+        out: dict[str, Any] = {
+            "scheme": self.scheme_id,
+            "reference_date": self.reference_date.isoformat(),
+            "decision": self.decision.value,
+            "tier": self.tier,
+            "amount": None if self.amount is None else str(self.amount),
+            "amounts": {k: str(v) for k, v in self.amounts.items()},
+            "percentages": {k: str(v) for k, v in self.percentages.items()},
+            "reasons": list(self.reasons),
+            "rule_version": self.rule_version,
+            "valid_until": (self.grant.valid_until.isoformat()
+                            if self.grant is not None and self.grant.valid_until else None),
+            "trace": [
+                {"criterion": s.criterion, "label": s.label, "source": s.source, "outcome": s.outcome.value,
+                 "reason": s.reason, "tier": s.tier, "kind": s.kind}
+                for s in self.trace
+            ],
+            "consultation_count": self.consultation_count,
+            "consultations": list(self.consultations),
+        }
+        if include_subject:
+            out["subject"] = self.subject
+        return out
+
+    def __repr__(self) -> str:
+        return (f"Advice({self.scheme_id}, {self.reference_date}, {self.decision.value}, tier={self.tier}, "
+                f"reasons={list(self.reasons)})")
+
+
+@dataclass(slots=True)
+class _Known:
+    """What this run learnt about one person (subject or household member). Dropped after the block."""
+
+    register: RegisterObservation | None = None
+    statutes: dict[Statute, StatuteAnswer | Answer] = field(default_factory=dict)
+    cards: tuple[SocialCard, ...] | Answer | None = None
+    vehicles: tuple[VehicleRegistration, ...] | Answer | None = None
+    tax: dict[int, TaxAssessment | Answer] = field(default_factory=dict)
+    refs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunStats:
+    """Counts of one run, for reports and benchmarks; no personal data."""
+
+    subjects: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
+    """Questions asked per service (a list message counts each person)."""
+    rounds: int = 0
+
+
+_EMPTY_STATUTES: Mapping[Statute, StatuteAnswer | Answer] = MappingProxyType({})
+
+
+class Advisor:
+    """Advice for one scheme: ``advise_one`` for a person at the counter or the CLI, ``advise_many`` for a run.
+
+    ``client`` is a :class:`~proactief.magda.client.MagdaClient` (its config should map the scheme id to the
+    scheme's Hoedanigheid: questions are asked with ``purpose=scheme.id``); ``city`` the city's own data.
+    """
+
+    def __init__(self, client: MagdaClient, scheme: Scheme | str, city: CityData | None = None, *,
+                 list_chunk_size: int = 500, block_size: int = 25_000) -> None:
+        self.client = client
+        self.scheme = load_scheme(scheme) if isinstance(scheme, str) else scheme
+        # Proportionality, checked before the first question: the rules need only what the definition allows.
+        self._services = set(required_services(self.scheme))
+        self._statutes = {Statute(s) for s in required_statutes(self.scheme)}
+        self.city: CityData = city if city is not None else EmptyCityData()
+        self.list_chunk_size = list_chunk_size
+        self.block_size = block_size
+        self.purpose = self.scheme.id
+        self._ocmw_kinds = tuple(k for k in self.scheme.city_data if k in OCMW_KINDS)
+        self._enrolment = "enrolled_city_school_or_care" in self.scheme.city_data
+        self._memo: dict[tuple[Any, ...], Decision | tuple[FactKey, ...]] = {}
+        self._derived: dict[tuple[Any, ...], Facts] = {}
+        self._derived_ids: dict[int, tuple[Facts]] = {}
+        """Facts shared by many subjects (kept alive by ``_derived``), by id: their decision is looked up by id."""
+        self._shared: dict[int, tuple[Facts, Decision | tuple[FactKey, ...]]] = {}
+        self.stats = RunStats()
+        configured = client.config.hoedanigheid_for(self.purpose)
+        if configured != self.scheme.magda.hoedanigheid:
+            log.warning("MAGDA config asks %s under Hoedanigheid %s; the scheme names %s", self.purpose,
+                        configured, self.scheme.magda.hoedanigheid)
+
+    # ------------------------------------------------------------------------------------------ public API
+
+    def advise_one(self, insz: str, reference_date: dt.date) -> Advice:
+        """Decide one subject with single calls, asking in stages only what can still change the outcome."""
+        validate_insz(insz)
+        return next(iter(self._block([insz], reference_date, bulk=False)))
+
+    def advise_many(self, subjects: Iterable[str], reference_date: dt.date) -> Iterator[Advice]:
+        """Decide many subjects: statutes through the list service, then single calls where still needed.
+
+        Yields one :class:`Advice` per distinct subject, block by block (``block_size`` subjects: memory stays
+        flat for a whole city). Raises on configuration errors and SOAP faults (the run must stop).
+        """
+        block: list[str] = []
+        seen: set[str] = set()
+        for insz in subjects:
+            if insz in seen:
+                continue
+            validate_insz(insz)
+            seen.add(insz)
+            block.append(insz)
+            if len(block) >= self.block_size:
+                yield from self._block(block, reference_date, bulk=True)
+                block = []
+        if block:
+            yield from self._block(block, reference_date, bulk=True)
+
+    # ------------------------------------------------------------------------------------------ one block
+
+    def _block(self, subjects: list[str], d: dt.date, *, bulk: bool) -> list[Advice]:
+        known: dict[str, _Known] = {}
+        decided: dict[str, Decision] = {}
+        pending = subjects
+        last: dict[str, tuple[Request, ...]] = {}
+        rounds = 0
+        while pending:
+            rounds += 1
+            wants: dict[str, list[Request]] = {}
+            missing: dict[str, tuple[FactKey, ...]] = {}
+            for s in pending:
+                facts = self._facts(s, d, known)
+                outcome = self._decide(facts, d)
+                if isinstance(outcome, Decision):
+                    decided[s] = outcome
+                    continue
+                reqs = self._requests(s, outcome, d, known)
+                if not reqs or rounds > _MAX_ROUNDS or tuple(reqs) == last.get(s):
+                    # Nothing left that could be asked: the decision waits for the next run.
+                    decided[s] = evaluate(self.scheme, facts, d, allow_missing=True)
+                    continue
+                wants[s] = reqs
+                missing[s] = outcome
+            if not wants:
+                break
+            if bulk and rounds == 1:
+                self._prefetch_statutes(missing, known, d)
+            else:
+                asked: list[Request] = []
+                for s, reqs in wants.items():
+                    first = min(_PRIORITY.index(r[0]) for r in reqs)
+                    chosen = [r for r in reqs if _PRIORITY.index(r[0]) == first]
+                    last[s] = tuple(reqs)
+                    asked.extend(chosen)
+                self._execute(asked, d, known)
+            pending = list(wants)
+        self.stats.rounds = max(self.stats.rounds, rounds)
+        out = []
+        for s in subjects:
+            decision = decided[s]
+            self.stats.subjects += 1
+            self.stats.decisions[decision.decision.value] += 1
+            out.append(Advice.of(s, decision, self._refs(s, d, known)))
+        return out
+
+    def _decide(self, facts: Facts, d: dt.date) -> Decision | tuple[FactKey, ...]:
+        """Evaluate, or the facts still missing; memoised: a decision depends on the facts only, never the person."""
+        shared = self._shared.get(id(facts))
+        if shared is not None and shared[0] is facts:
+            return shared[1]
+        key = (d, tuple((k, f.value, f.unknown_reason) for k, f in facts.items()))
+        hit = self._memo.get(key)
+        if hit is None:
+            try:
+                hit = evaluate(self.scheme, facts, d)
+            except MissingFacts as exc:
+                hit = exc.keys
+            if len(self._memo) < _MEMO_LIMIT:
+                self._memo[key] = hit
+        if self._is_shared(facts):
+            self._shared[id(facts)] = (facts, hit)
+        return hit
+
+    def _is_shared(self, facts: Facts) -> bool:
+        return any(f is facts for f in self._derived_ids.get(id(facts), ()))
+
+    # ------------------------------------------------------------------------------------------ observations
+
+    def _city(self, insz: str, d: dt.date) -> tuple[tuple[str, CityRecord], ...]:
+        """The city data sets the scheme may use, reduced to their value on D (yes/no, or TRANSIENT)."""
+        out = []
+        for kind in self._ocmw_kinds:
+            periods = self.city.ocmw_periods(insz, kind)
+            out.append((kind, periods if isinstance(periods, Answer) else any(p.covers(d) for p in periods)))
+        return tuple(out)
+
+    def _person(self, insz: str, known: Mapping[str, _Known], register: RegisterRecord | Answer | None,
+                d: dt.date, member: Member | None = None) -> PersonObservation:
+        k = known.get(insz)
+        kw: dict[str, Any] = {"register": register, "city": MappingProxyType(dict(self._city(insz, d)))}
+        if member is not None:
+            kw["membership"] = member.membership
+        if k is not None:
+            kw.update(statutes=MappingProxyType(k.statutes) if k.statutes else _EMPTY_STATUTES,
+                      social_cards=k.cards, tax=MappingProxyType(k.tax), vehicles=k.vehicles)
+        return PersonObservation(**kw)
+
+    def _facts(self, subject: str, d: dt.date, known: Mapping[str, _Known]) -> Facts:
+        """The subject's facts. Before GeefPersoon answered, they depend only on the statutes (kept as their
+        value on D) and the city data on D, so they are derived once per distinct combination: a whole-city
+        run derives a handful of times instead of 270,000."""
+        k = known.get(subject)
+        if k is not None and k.register is not None:
+            return derive_facts(self.scheme, self._observations(subject, d, known), d)
+        key = (d, self._city(subject, d), self.city.enrolled(subject, d) if self._enrolment else None,
+               tuple(sorted(k.statutes.items())) if k is not None else (),
+               k.cards if k is not None else None, k.vehicles if k is not None else None,
+               tuple(sorted(k.tax.items())) if k is not None else ())
+        try:
+            hit = self._derived.get(key)
+        except TypeError:  # an unhashable observation: derive without the shortcut
+            return derive_facts(self.scheme, self._observations(subject, d, known), d)
+        if hit is None:
+            hit = derive_facts(self.scheme, self._observations(subject, d, known), d)
+            if len(self._derived) < _MEMO_LIMIT:
+                self._derived[key] = hit
+                self._derived_ids[id(hit)] = (hit,)
+        return hit
+
+    def _observations(self, subject: str, d: dt.date, known: Mapping[str, _Known]) -> Observations:
+        k = known.get(subject)
+        reg = k.register if k is not None else None
+        person = self._person(subject, known, reg.record if reg is not None else None, d)
+        household: tuple[PersonObservation, ...] | Answer | None = None
+        if reg is not None:
+            if isinstance(reg.members, tuple):
+                household = tuple(self._person(m.insz, known, m.register, d, m) for m in reg.members)
+            else:
+                household = reg.members
+        enrolled = self.city.enrolled(subject, d) if self._enrolment else None
+        return Observations(person, household, enrolled)
+
+    # ------------------------------------------------------------------------------------------ what to ask
+
+    @staticmethod
+    def _current(reg: RegisterObservation, d: dt.date) -> list[Member] | None:
+        if not isinstance(reg.members, tuple):
+            return None
+        return [m for m in reg.members if m.membership.covers(d)]
+
+    @staticmethod
+    def _reference_person(subject: str, reg: RegisterObservation, members: list[Member]) -> str:
+        """As :mod:`proactief.schemes.derive`: the subject when flagged, else a member in position 01, else the
+        subject."""
+        if isinstance(reg.record, RegisterRecord) and reg.record.reference_person:
+            return subject
+        for m in members:
+            if m.register.reference_person:
+                return m.insz
+        return subject
+
+    @staticmethod
+    def _tax_year(k: _Known | None, d: dt.date) -> int | None:
+        """The income year still to ask: D.year−1, or D.year−2 after 45008; None when settled."""
+        year = d.year - 1
+        answer = k.tax.get(year) if k is not None else None
+        if answer is None:
+            return year
+        if answer is Answer.YEAR_MISSING and k is not None and (year - 1) not in k.tax:
+            return year - 1
+        return None
+
+    def _requests(self, s: str, keys: tuple[FactKey, ...], d: dt.date,
+                  known: Mapping[str, _Known]) -> list[Request]:
+        """The questions that would establish ``keys`` for subject ``s`` (all kinds; the caller picks a stage)."""
+        reqs: list[Request] = []
+        me = known.get(s)
+        reg = me.register if me is not None else None
+        members = self._current(reg, d) if reg is not None else None
+
+        def statute(who: str, st: Statute) -> None:
+            k = known.get(who)
+            if k is None or st not in k.statutes:
+                reqs.append(("statuut", who, st))
+
+        for key in keys:
+            name, holder = key.name, key.holder
+            if reg is None and (name in ("ghent_resident", "household_size", "household_taxable_income")
+                                or holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON)):
+                reqs.append(("persoon", s, None))
+                if name == "statute" and holder is Holder.REFERENCE_PERSON:
+                    statute(s, key.statute)  # type: ignore[arg-type]  # usually the subject: needed anyway
+                continue
+            if name == "statute":
+                st = key.statute
+                assert st is not None
+                if holder is Holder.PERSON:
+                    statute(s, st)
+                elif reg is not None and members is not None:
+                    if holder is Holder.HOUSEHOLD:
+                        for who in (s, *(m.insz for m in members)):
+                            statute(who, st)
+                    else:
+                        statute(self._reference_person(s, reg, members), st)
+            elif name in ("parking_card_valid", "parking_card_end_date"):
+                if me is None or me.cards is None:
+                    reqs.append(("dossier", s, None))
+            elif name == "lez_vehicle":
+                if me is None or me.vehicles is None:
+                    reqs.append(("vehicles", s, None))
+                elif reg is None:
+                    reqs.append(("persoon", s, None))
+                elif members:
+                    for m in members:
+                        mk = known.get(m.insz)
+                        if mk is None or mk.vehicles is None:
+                            reqs.append(("vehicles", m.insz, None))
+            elif name == "household_taxable_income" and reg is not None and members is not None:
+                if not isinstance(reg.record, RegisterRecord):
+                    continue
+                for who, born in ((s, reg.record.born), *((m.insz, m.register.born) for m in members)):
+                    if born is not None and not _adult(born, d):
+                        continue
+                    year = self._tax_year(known.get(who), d)
+                    if year is not None:
+                        reqs.append(("tax", who, year))
+        return list(dict.fromkeys(reqs))
+
+    # ------------------------------------------------------------------------------------------ asking
+
+    def _check(self, kind: Kind, statutes: Iterable[Statute] = ()) -> None:
+        service = _SERVICE[kind]
+        if service not in self._services:
+            raise ProportionalityError(f"scheme {self.scheme.id} may not ask {service}")
+        extra = [s for s in statutes if s not in self._statutes]
+        if extra:
+            raise ProportionalityError(f"scheme {self.scheme.id} may not ask statutes {', '.join(extra)}")
+
+    def _prefetch_statutes(self, missing: Mapping[str, tuple[FactKey, ...]], known: dict[str, _Known],
+                           d: dt.date) -> None:
+        """Bulk fast path: through GeefSociaalStatuutVoorLijst, the statutes each waiting subject still needs,
+        and for household statutes those of the members of its household in the city extract (a hint: members
+        GeefPersoon names later that were not asked here get a single question). A subject whose outcome no
+        statute can change (e.g. budgetbeheer already settles it) is not asked."""
+        per_person: dict[str, set[Statute]] = defaultdict(set)
+        for s, keys in missing.items():
+            for k in keys:
+                if k.statute is None:
+                    continue
+                per_person[s].add(k.statute)
+                if k.holder is Holder.HOUSEHOLD:
+                    for m in self.city.household_of(s):
+                        per_person[m].add(k.statute)
+        groups: dict[frozenset[Statute], list[str]] = defaultdict(list)
+        for who, sts in per_person.items():
+            groups[frozenset(sts)].append(who)
+        for sts, people in groups.items():
+            self._check("statuut", sts)
+            names = sorted(s.value for s in sts)
+            self.stats.calls["SocZek.GeefSociaalStatuutVoorLijst-02.00"] += len(people)
+            for insz, answer in self.client.sociaal_statuut_many(people, names, d, chunk_size=self.list_chunk_size,
+                                                                 purpose=self.purpose):
+                k = known.setdefault(insz, _Known())
+                k.statutes.update(_on_day(statutes_from_answer(answer, names), d))
+                _ref(k, answer)
+
+    def _execute(self, requests: list[Request], d: dt.date, known: dict[str, _Known]) -> None:
+        """Ask the requested questions, one service at a time, each in parallel within the client's bound."""
+        by_kind: dict[Kind, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
+        for kind, who, detail in requests:
+            by_kind[kind][who].add(detail)
+        client, purpose = self.client, self.purpose
+        for kind in _PRIORITY:
+            todo = by_kind.get(kind)
+            if not todo:
+                continue
+            self.stats.calls[_SERVICE[kind]] += sum(len(v) for v in todo.values())
+            if kind == "persoon":
+                self._check(kind)
+                for insz, a in client.for_each(todo, lambda i: client.geef_persoon(i, purpose=purpose)):
+                    k = known.setdefault(insz, _Known())
+                    k.register = register_from_answer(a, d)
+                    _ref(k, a)
+            elif kind == "dossier":
+                self._check(kind)
+                for insz, a in client.for_each(todo, lambda i: client.geef_dossier_handicap(i, d, purpose=purpose)):
+                    k = known.setdefault(insz, _Known())
+                    k.cards = social_cards_from_answer(a)
+                    _ref(k, a)
+            elif kind == "vehicles":
+                self._check(kind)
+                for insz, a in client.for_each(todo, lambda i: client.vehicle_registrations(
+                        national_nr=i, purpose=purpose)):
+                    k = known.setdefault(insz, _Known())
+                    k.vehicles = vehicles_from_answer(a)
+                    _ref(k, a)
+            elif kind == "statuut":
+                groups: dict[frozenset[Statute], list[str]] = defaultdict(list)
+                for who, sts in todo.items():
+                    groups[frozenset(sts)].append(who)
+                for sts, people in groups.items():
+                    self._check(kind, sts)
+                    names = sorted(s.value for s in sts)
+                    for insz, a in client.for_each(people, lambda i, n=names: client.geef_sociaal_statuut(  # type: ignore[misc]
+                            i, n, d, purpose=purpose)):
+                        k = known.setdefault(insz, _Known())
+                        k.statutes.update(_on_day(statutes_from_answer(a, names), d))
+                        _ref(k, a)
+            elif kind == "tax":
+                years: dict[int, list[str]] = defaultdict(list)
+                for who, ys in todo.items():
+                    for y in ys:
+                        years[y].append(who)
+                self._check(kind)
+                for year, people in years.items():
+                    for insz, a in client.for_each(people, lambda i, y=year: client.geef_aanslagbiljet(  # type: ignore[misc]
+                            i, y, purpose=purpose)):
+                        k = known.setdefault(insz, _Known())
+                        k.tax[year] = tax_from_answer(a)
+                        _ref(k, a)
+
+    def _refs(self, s: str, d: dt.date, known: Mapping[str, _Known]) -> tuple[str, ...]:
+        """References of the questions about the subject and its current household members."""
+        me = known.get(s)
+        if me is None:
+            return ()
+        refs = list(me.refs)
+        if me.register is not None:
+            for m in self._current(me.register, d) or ():
+                mk = known.get(m.insz)
+                if mk is not None:
+                    refs.extend(mk.refs)
+        return tuple(dict.fromkeys(refs))
+
+
+_HOLDS = StatuteAnswer(1)
+_DOES_NOT_HOLD = StatuteAnswer(0)
+
+
+def _on_day(answers: Mapping[Statute, StatuteAnswer | Answer], d: dt.date) -> dict[Statute, StatuteAnswer | Answer]:
+    """Keep of each statute only whether it holds on D (data minimisation; equal for the rules, which ask
+    about D only): ``Resultaat`` 1 with a period covering D (or none listed) → holds."""
+    out: dict[Statute, StatuteAnswer | Answer] = {}
+    for st, a in answers.items():
+        if isinstance(a, StatuteAnswer):
+            holds = a.code == 1 and (not a.periods or any(p.covers(d) for p in a.periods))
+            out[st] = _HOLDS if holds else _DOES_NOT_HOLD
+        else:
+            out[st] = a
+    return out
+
+
+def _ref(k: _Known, answer: MagdaAnswer[Any]) -> None:
+    ref = answer.question_ref or answer.message_ref
+    if ref:
+        k.refs.append(ref)
+
+
+def _adult(born: dt.date, d: dt.date) -> bool:
+    try:
+        eighteenth = born.replace(year=born.year + _ADULT_AGE)
+    except ValueError:  # born 29 February
+        eighteenth = dt.date(born.year + _ADULT_AGE, 3, 1)
+    return eighteenth <= d
