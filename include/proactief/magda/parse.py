@@ -269,28 +269,62 @@ def _gezin(inhoud: etree._Element) -> Gezinssamenstelling:
     return Gezinssamenstelling(tuple(_gezinslid(g) for g in leden.iterfind("Gezinslid")))
 
 
+_PERIOD_BEGIN = frozenset({"Begindatum", "Begin"})
+_PERIOD_END = frozenset({"Einddatum", "Einde"})
+
+
 def _statuten(persoon: etree._Element) -> SociaalStatuutAntwoord:
-    insz = _t(persoon, "INSZ")
+    # One pass over the children instead of path look-ups: the list service parses hundreds of thousands of
+    # these per run, and this loop is several times faster than findtext/iterfind per field.
+    insz: str | None = None
+    out = []
+    for child in persoon:
+        tag = child.tag
+        if tag == "INSZ":
+            insz = (child.text or "").strip() or None
+        elif tag == "SocialeStatuten":
+            for s in child:
+                if s.tag == "SociaalStatuut":
+                    out.append(_statuut(s))
     if insz is None:
         raise MalformedAnswer("answer lacks Persoon/INSZ")
-    out = []
-    for s in persoon.iterfind("SocialeStatuten/SociaalStatuut"):
-        naam = _t(s, "Naam")
-        res = s.find("Resultaat")
-        if naam is None or res is None:
-            raise MalformedAnswer("SociaalStatuut without Naam or Resultaat")
-        code_text = _t(res, "Code") if len(res) else _t(res)  # v3: Resultaat/Code; v2 (list): Resultaat text
-        code = _int(code_text, "Resultaat")
-        if code is None:
-            raise MalformedAnswer("SociaalStatuut Resultaat without a code")
-        periodes = []
-        for per in s.iterfind("Periodes/Periode"):
-            if per.find("Begindatum") is not None:
-                periodes.append(_child_period(per, "Begindatum", "Einddatum"))
-            else:
-                periodes.append(_child_period(per, "Begin", "Einde"))
-        out.append(SociaalStatuutResultaat(naam, code, tuple(periodes)))
     return SociaalStatuutAntwoord(insz, tuple(out))
+
+
+def _statuut(s: etree._Element) -> SociaalStatuutResultaat:
+    naam: str | None = None
+    code_text: str | None = None
+    has_resultaat = False
+    periodes: list[Period] = []
+    for el in s:
+        tag = el.tag
+        if tag == "Naam":
+            naam = (el.text or "").strip() or None
+        elif tag == "Resultaat":
+            has_resultaat = True
+            if len(el):  # v3: Resultaat/Code; v2 (list): Resultaat text
+                for c in el:
+                    if c.tag == "Code":
+                        code_text = (c.text or "").strip() or None
+            else:
+                code_text = (el.text or "").strip() or None
+        elif tag == "Periodes":
+            for per in el:
+                if per.tag != "Periode":
+                    continue
+                begin = end = None
+                for part in per:
+                    if part.tag in _PERIOD_BEGIN:
+                        begin = parse_date((part.text or "").strip() or None, part.tag)
+                    elif part.tag in _PERIOD_END:
+                        end = parse_date((part.text or "").strip() or None, part.tag)
+                periodes.append(Period(begin, end))
+    if naam is None or not has_resultaat:
+        raise MalformedAnswer("SociaalStatuut without Naam or Resultaat")
+    code = _int(code_text, "Resultaat")
+    if code is None:
+        raise MalformedAnswer("SociaalStatuut Resultaat without a code")
+    return SociaalStatuutResultaat(naam, code, tuple(periodes))
 
 
 def _sociaal_statuut(inhoud: etree._Element) -> SociaalStatuutAntwoord:
