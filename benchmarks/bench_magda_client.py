@@ -3,7 +3,8 @@
 Prints calls/s and p50/p99 latency for single-person GeefSociaalStatuut, and persons/s through
 GeefSociaalStatuutVoorLijst. Targets (issue 2): >= 1,000 calls/s and >= 20,000 persons/s.
 
-    .venv/bin/python benchmarks/bench_magda_client.py [--calls 6000] [--persons 100000] [--concurrency 16]
+    .venv/bin/python benchmarks/bench_magda_client.py [--calls 6000] [--persons 100000] [--concurrency 8]
+        [--processes 2]   # the list run again with N client processes (mapped Airflow tasks run side by side)
         [--ledger postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]   # audit into a real ledger
 """
 
@@ -89,6 +90,38 @@ def bench_list(client: MagdaClient, persons: int, chunk: int) -> None:
     )
 
 
+def _list_worker(args: tuple[str, int, int, int, int]) -> tuple[int, int]:
+    """One OS process with its own client: how an Airflow deployment runs mapped chunks side by side."""
+    base_url, persons, start, chunk, concurrency = args
+    config = MagdaConfig(base_url=base_url, identificatie=AFNEMER, hoedanigheid="ipdc2045",
+                         max_concurrency=concurrency)
+    n = ok = 0
+    with MagdaClient(config, MemoryAuditSink()) as client:
+        for _, a in client.sociaal_statuut_many(tst_inszs(persons, start), STATUTES, dt.date(2026, 11, 1),
+                                                chunk_size=chunk):
+            n += 1
+            ok += a.outcome is OutcomeClass.OK
+    return n, ok
+
+
+def bench_list_processes(base_url: str, persons: int, chunk: int, processes: int, concurrency: int) -> None:
+    from multiprocessing import get_context
+
+    share = persons // processes
+    jobs = [(base_url, share, 50_000 + k * share, chunk, concurrency) for k in range(processes)]
+    with get_context("spawn").Pool(processes) as pool:
+        pool.map(_list_worker, [(base_url, 2000, 10, chunk, concurrency)] * processes)  # warm-up
+        t0 = time.perf_counter()
+        results = pool.map(_list_worker, jobs)
+        wall = time.perf_counter() - t0
+    n = sum(r[0] for r in results)
+    ok = sum(r[1] for r in results)
+    print(
+        f"list GeefSociaalStatuutVoorLijst, {processes} client processes: {n} persons in {wall:.2f}s = "
+        f"{n / wall:,.0f} persons/s (chunks of {chunk}); ok {ok}/{n}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=6000)
@@ -96,6 +129,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--ledger", help="SQLAlchemy URL: audit into this ledger instead of memory")
+    ap.add_argument("--processes", type=int, default=2, help="client processes for the list run (0: skip)")
     args = ap.parse_args()
 
     people = list(tst_inszs(2000))
@@ -109,6 +143,8 @@ def main() -> None:
             client.geef_sociaal_statuut(people[0], STATUTES, dt.date(2026, 11, 1))  # warm-up
             bench_single(client, args.calls, people)
             bench_list(client, args.persons, args.chunk)
+        if args.processes:
+            bench_list_processes(sim.base_url, args.persons, args.chunk, args.processes, max(1, args.concurrency // 2))
         if engine is not None:
             engine.dispose()  # type: ignore[attr-defined]
         print(f"audit sink: {'ledger ' + args.ledger.split('@')[-1] if args.ledger else 'memory'}")

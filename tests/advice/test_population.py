@@ -3,11 +3,11 @@
 The expected files are an independent implementation of SCHEMES.md on the generator's latent facts; matching
 them checks the whole chain. Prints the confusion matrix per scheme (pytest -s to see them).
 
-Known simulator limitation (reported, not ours to fix): GeefPersoon renders only the *current* main residence
-and lists household members whose membership ended without their ``DatumEinde``. For a reference date in the
-past (IVAGO: 1 January; onderwijskorting: 1 September) a subject who moved or whose household changed after D
-therefore cannot be decided as on D. Those subjects are counted apart ("changed after D"); all others must
-match exactly, and the full match is an expected failure (strict) that flips once the simulator is fixed.
+GeefPersoon-02.02 gives the *current* main residence and household (as the real service does; history is
+GeefHistoriekPersoon). For a reference date in the past (IVAGO: 1 January; onderwijskorting: 1 September) a
+subject who moved or whose household changed after D cannot be decided as on D from it. In the shared world
+those subjects are counted apart ("changed after D") and all others must match exactly; a run on the scheme's own
+reference date (a population generated as of D) must match exactly for everyone.
 """
 
 from __future__ import annotations
@@ -104,11 +104,21 @@ def test_exact_match_where_the_simulator_can_answer_for_d(
     assert not any(a.decision is Outcome.UNDETERMINED for a in advices)
 
 
-@pytest.mark.xfail(reason="simulator GeefPersoon: no residence history, no Gezinslid DatumEinde", strict=True)
 @pytest.mark.parametrize("scheme_id", PAST_D)
-def test_exact_match_past_reference_date(baseline: dict[str, tuple[list[Advice], Comparison]],
-                                         scheme_id: str) -> None:
-    assert baseline[scheme_id][1].exact
+def test_exact_match_when_run_on_its_reference_date(tmp_path: Path, scheme_id: str) -> None:
+    """Production runs a scheme on its reference date (IVAGO 1 January, onderwijskorting 1 September), when
+    GeefPersoon's current state *is* the state on D: then every subject must match exactly. (Backfilling a past
+    period needs the history services; see the module docstring.)"""
+    scheme = load_scheme(scheme_id)
+    d = scheme.reference_date_for(dt.date(2026, 11, 1))
+    generate(SIZE // 2, 5, out=tmp_path, as_of=d)
+    dates = json.loads((tmp_path / "expected/reference-dates.json").read_text())
+    assert dates[scheme_id] == d.isoformat()
+    with running_simulator(population=str(tmp_path / "magda-population.jsonl"), repertorium_check=False) as sim:
+        world = World(tmp_path, CityFiles.load(tmp_path), dates, sim)
+        _, cmp = run(world, scheme_id)
+    assert cmp.exact, f"{cmp.render()}\n{cmp.examples}"
+    assert cmp.matrix[("eligible", "eligible")] > 0
 
 
 def test_transient_faults_never_refuse(world: World, baseline: dict[str, tuple[list[Advice], Comparison]]) -> None:

@@ -77,15 +77,19 @@ def persoon_inhoud(p: Person, store: PopulationStore) -> str:
             parts.append(f"<ContactAdres>{_adres(p.contact_address)}<Type><Code>1</Code>"
                          '<Omschrijving Taal="nl">Tijdelijk verblijf</Omschrijving></Type></ContactAdres>')
         parts.append("</Adressen>")
-    me = next((m for m in p.household if m.insz == p.insz), None)
-    ref = next((m for m in p.household if m.is_reference_person), None)
+    # GeefPersoon-02.02 gives the current household (history is another service): members whose membership
+    # ended are left out, as the Rijksregister does.
+    today = date.today()
+    household = [m for m in p.household if m.end is None or m.end >= today]
+    me = next((m for m in household if m.insz == p.insz), None)
+    ref = next((m for m in household if m.is_reference_person), None)
     if ref is not None and me is not None:
         other = store.get(ref.insz) if ref.insz != p.insz else p
         parts.append(f"<Referentiepersoon><INSZ>{ref.insz}</INSZ>")
         if other is not None:
             parts.append(_naam(other) + f"<Geboortedatum>{other.birth_date.isoformat()}</Geboortedatum>")
         parts.append(_positie(me.position) + "</Referentiepersoon>")
-    others = [m for m in p.household if m.insz != p.insz]
+    others = [m for m in household if m.insz != p.insz]
     if others:
         parts.append("<Gezinsleden>")
         for m in others:
@@ -102,7 +106,8 @@ def persoon_inhoud(p: Person, store: PopulationStore) -> str:
 
 def gezin_inhoud(p: Person, store: PopulationStore) -> str:
     """GeefGezinssamenstelling-02.02 ``Inhoud``: every household member with position and residence."""
-    members = p.household or ()
+    today = date.today()
+    members = [m for m in p.household if m.end is None or m.end >= today]
     if not members:
         members_xml = [(p.insz, "01", None)]
     else:
