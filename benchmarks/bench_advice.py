@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from proactief.advice import Advice, Advisor, CityFiles
+from proactief.advice import Advisor, CityFiles
 from proactief.advice.compare import compare_with_expected, read_expected
 from proactief.magda.client import MagdaClient
 from proactief.magda.config import MagdaConfig
@@ -53,15 +53,16 @@ def _init_worker(folder: str, scheme_id: str, base_url: str, concurrency: int, c
     _WORKER.update(sink=sink, advisor=Advisor(client, scheme, CityFiles.load(Path(folder)), list_chunk_size=chunk))
 
 
-def _advise_slice(job: tuple[list[str], str, bool]) -> tuple[Counter[str], int, list[Advice]]:
+def _advise_slice(job: tuple[list[str], str, bool]) -> tuple[Counter[str], int, list[tuple[str, str]]]:
+    """Decide one slice; send back counts and, when comparing, (subject, decision) pairs — not Advice objects."""
     subjects, day, keep = job
     advisor = _WORKER["advisor"]
     decisions: Counter[str] = Counter()
-    kept: list[Advice] = []
+    kept: list[tuple[str, str]] = []
     for advice in advisor.advise_many(subjects, dt.date.fromisoformat(day)):  # type: ignore[attr-defined]
         decisions[advice.decision.value] += 1
         if keep:
-            kept.append(advice)
+            kept.append((advice.subject, advice.decision.value))
     return decisions, _WORKER["sink"].count, kept  # type: ignore[attr-defined]
 
 
@@ -78,7 +79,7 @@ def run_processes(folder: Path, scheme_id: str, base_url: str, subjects: list[st
         wall = time.perf_counter() - t
     decisions: Counter[str] = Counter()
     audited = 0
-    kept: list[Advice] = []
+    kept: list[tuple[str, str]] = []
     for dec, count, adv in results:
         decisions.update(dec)
         audited += count
@@ -120,8 +121,13 @@ def main() -> None:
                 wall, decisions, audited, kept = run_processes(
                     folder, scheme.id, sim.base_url, list(subjects), d, args.processes, args.concurrency,
                     args.chunk, args.compare)
-                keep = kept if args.compare else None
+                keep = None
                 calls = f"{args.processes} client processes"
+                if args.compare:
+                    expected = read_expected(folder / f"expected/{scheme.id}.csv")
+                    matrix = Counter((expected[s]["decision"], dec) for s, dec in kept if s in expected)
+                    print(f"expected vs decided: {dict(matrix)}; "
+                          f"exact: {all(e == dd for (e, dd) in matrix.elements())}")
             else:
                 config = MagdaConfig(base_url=sim.base_url, hoedanigheden={scheme.id: scheme.magda.hoedanigheid},
                                      max_concurrency=args.concurrency)
