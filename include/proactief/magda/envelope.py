@@ -233,6 +233,22 @@ def _check_statuten(statuten: Sequence[str]) -> None:
         raise ValueError("ask 1 to 8 social statutes per question (XSD maximum 8)")
 
 
+def _sociale_statuten(crit: etree._Element, statuten: Sequence[str],
+                      datum: dt.date | tuple[dt.date, dt.date | None], period_names: tuple[str, str] | None) -> None:
+    """``SocialeStatuten``: each statute asked on a date or over a period (v3 and the list service share it)."""
+    lijst = _sub(crit, "SocialeStatuten")
+    for naam in statuten:
+        s = _sub(lijst, "SociaalStatuut")
+        _sub(s, "Naam", naam)
+        d = _sub(s, "Datum")
+        if not isinstance(datum, tuple):
+            _sub(d, "Datum", _iso(datum))
+        elif period_names is None:
+            _periode(d, "Periode", datum[0], datum[1])
+        else:
+            _periode(d, "Periode", datum[0], datum[1], period_names)
+
+
 def geef_sociaal_statuut(afzender: Afzender, insz: str, statuten: Sequence[str],
                          datum: dt.date | tuple[dt.date, dt.date | None], *, now: dt.datetime | None = None,
                          message_ref: str | None = None, question_ref: str | None = None) -> Request:
@@ -243,15 +259,7 @@ def geef_sociaal_statuut(afzender: Afzender, insz: str, statuten: Sequence[str],
     vraag, qref = _vraag(verzoek, question_ref)
     crit = _sub(_sub(vraag, "Inhoud"), "Criteria")
     _sub(crit, "INSZ", insz)
-    lijst = _sub(crit, "SocialeStatuten")
-    for naam in statuten:
-        s = _sub(lijst, "SociaalStatuut")
-        _sub(s, "Naam", naam)
-        d = _sub(s, "Datum")
-        if isinstance(datum, tuple):
-            _periode(d, "Periode", datum[0], datum[1], ("Begindatum", "Einddatum"))
-        else:
-            _sub(d, "Datum", _iso(datum))
+    _sociale_statuten(crit, statuten, datum, ("Begindatum", "Einddatum"))
     return _req(spec, root, ref, qref, (insz,))
 
 
@@ -267,15 +275,7 @@ def geef_sociaal_statuut_voor_lijst(insz: Sequence[str], statuten: Sequence[str]
     vraag, qref = _vraag(verzoek, question_ref)
     crit = _sub(_sub(vraag, "Inhoud"), "Criteria")
     _sub(crit, "Operatie", operatie)
-    lijst = _sub(crit, "SocialeStatuten")
-    for naam in statuten:
-        s = _sub(lijst, "SociaalStatuut")
-        _sub(s, "Naam", naam)
-        d = _sub(s, "Datum")
-        if isinstance(datum, tuple):
-            _periode(d, "Periode", datum[0], datum[1])
-        else:
-            _sub(d, "Datum", _iso(datum))
+    _sociale_statuten(crit, statuten, datum, None)
     personen = _sub(crit, "Personen")
     for i in insz:
         _sub(personen, "Persoon", i)
