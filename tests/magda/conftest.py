@@ -50,7 +50,7 @@ def audit() -> MemoryAuditSink:
     return MemoryAuditSink()
 
 
-@pytest.fixture(params=["fast", "requests"])
+@pytest.fixture(params=["curl", "requests"])
 def engine(request: pytest.FixtureRequest) -> str:
     """Both HTTP engines must behave the same."""
     return str(request.param)

@@ -54,7 +54,7 @@ def test_one_hoedanigheid_per_scheme() -> None:
     ({"max_attempts": 0}, "max_attempts"),
     ({"backoff_base": 2.0, "backoff_cap": 1.0}, "backoff"),
     ({"endpoints": {"Persoon.Onbekend-01.00": "http://x"}}, "unknown service"),
-    ({"http_engine": "curl"}, "http_engine"),
+    ({"http_engine": "fast"}, "http_engine"),
 ])
 def test_bad_configuration_is_refused_with_the_field_named(fields: dict[str, object], message: str) -> None:
     with pytest.raises(MagdaConfigError, match=message) as info:

@@ -23,7 +23,7 @@ from proactief.magda import envelope as env
 from proactief.magda.audit import MemoryAuditSink, OutcomeClass
 from proactief.magda.client import MagdaClient, MagdaConfigurationError
 from proactief.magda.config import MagdaConfig
-from proactief.magda.fasthttp import FastHttp
+from proactief.magda.curlhttp import CurlHttp
 from proactief.magda.results import Persoon
 from proactief.magda.wssec import BodySigner, verify_body_signature
 
@@ -80,7 +80,7 @@ def test_unreadable_tls_material_fails_when_the_client_is_made(pki: Pki, tmp_pat
     junk = Path(str(tmp_path)) / "junk.pem"
     junk.write_text("not a certificate")
     with pytest.raises(MagdaConfigurationError, match="TLS material"):
-        _tls_client("https://127.0.0.1:1", "fast", ca_bundle=str(junk))
+        _tls_client("https://127.0.0.1:1", "curl", ca_bundle=str(junk))
 
 
 # ---------------------------------------------------------------------------------------------- HTTP framing
@@ -148,7 +148,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_without_an_error(
     assert len(served) == 4
 
 
-def test_fast_http_rejects_broken_framing() -> None:
+def test_curl_http_rejects_broken_framing() -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
@@ -164,7 +164,7 @@ def test_fast_http_rejects_broken_framing() -> None:
             conn.close()
 
     threading.Thread(target=serve, daemon=True).start()
-    http = FastHttp(connect_timeout=2, read_timeout=2, max_idle_per_origin=2)
+    http = CurlHttp(connect_timeout=2, read_timeout=2, max_connections=2)
     try:
         for _ in answers:
             with pytest.raises(OSError):

@@ -7,6 +7,6 @@ Modules (import what you need; this package module imports nothing, so ``proacti
 - ``client``: :class:`~proactief.magda.client.MagdaClient`, one method per service plus bulk helpers.
 - ``envelope`` / ``parse``: SOAP requests built with lxml; answers read into ``results`` dataclasses.
 - ``uitzondering``: ``Uitzondering`` and the outcome classification of MAGDA.md.
-- ``transport`` / ``fasthttp`` / ``wssec``: HTTP(S) with mutual TLS, concurrency bound, WS-Security signature.
+- ``transport`` / ``curlhttp`` / ``wssec``: HTTP(S) with mutual TLS, concurrency bound, WS-Security signature.
 - ``audit``: the consultation record and the sink protocol; ``reference``: the shipped official XSDs.
 """

@@ -81,8 +81,8 @@ class MagdaConfig:
     """``Bron`` of LEZ registrations: which authority registers the exemption."""
     list_operation: str = "GEEF"
     """``Criteria/Operatie`` of GeefSociaalStatuutVoorLijst."""
-    http_engine: str = "fast"
-    """``fast``: the project's keep-alive HTTP/1.1 client (throughput); ``requests``: a pooled requests.Session."""
+    http_engine: str = "curl"
+    """``curl``: libcurl through PycURL (throughput); ``requests``: a pooled requests.Session."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hoedanigheden", _frozen(self.hoedanigheden))
@@ -139,8 +139,8 @@ class MagdaConfig:
             problems.append("lez_bron: 1 to 120 characters")
         if not self.list_operation.strip():
             problems.append("list_operation: required")
-        if self.http_engine not in ("fast", "requests"):
-            problems.append("http_engine: fast or requests")
+        if self.http_engine not in ("curl", "requests"):
+            problems.append("http_engine: curl or requests")
         if problems:
             raise MagdaConfigError("invalid MAGDA configuration: " + "; ".join(problems))
 
