@@ -10,6 +10,7 @@ Code 0 "Niet van toepassing" without periods, exactly like a statute the source 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -113,17 +114,22 @@ def render_v3(facts: dict[str, StatuteFact], queries: list[StatuteQuery]) -> str
         if not applies:
             parts.append(f"<SociaalStatuut><Naam>{esc(q.name)}</Naam>{_NOT_APPLICABLE_V3}</SociaalStatuut>")
             continue
-        per = ""
-        if periods:
-            per = "<Periodes>" + "".join(
-                f"<Periode><Begindatum>{p.begin.isoformat()}</Begindatum>"
-                + (f"<Einddatum>{p.end.isoformat()}</Einddatum>" if p.end else "")
-                + "</Periode>"
-                for p in periods
-            ) + "</Periodes>"
+        per = _periodes(periods, "Begindatum", "Einddatum")
         extra = fact.extra_v3 if fact is not None else ""
         parts.append(f"<SociaalStatuut><Naam>{esc(q.name)}</Naam>{_APPLICABLE_V3}{per}{extra}</SociaalStatuut>")
     return "".join(parts)
+
+
+def _periodes(periods: Sequence[Period], begin: str, end: str) -> str:
+    """``Periodes`` of one statute; v3 names its ends Begindatum/Einddatum, the list service (v2) Begin/Einde."""
+    if not periods:
+        return ""
+    return "<Periodes>" + "".join(
+        f"<Periode><{begin}>{p.begin.isoformat()}</{begin}>"
+        + (f"<{end}>{p.end.isoformat()}</{end}>" if p.end else "")
+        + "</Periode>"
+        for p in periods
+    ) + "</Periodes>"
 
 
 def render_v2(facts: dict[str, StatuteFact], queries: list[StatuteQuery]) -> str:
@@ -137,14 +143,7 @@ def render_v2(facts: dict[str, StatuteFact], queries: list[StatuteQuery]) -> str
                 "</Resultaat></SociaalStatuut>"
             )
             continue
-        per = ""
-        if periods:
-            per = "<Periodes>" + "".join(
-                f"<Periode><Begin>{p.begin.isoformat()}</Begin>"
-                + (f"<Einde>{p.end.isoformat()}</Einde>" if p.end else "")
-                + "</Periode>"
-                for p in periods
-            ) + "</Periodes>"
+        per = _periodes(periods, "Begin", "Einde")
         parts.append(
             f'<SociaalStatuut><Naam>{esc(q.name)}</Naam><Resultaat Beschrijving="Van toepassing">1</Resultaat>'
             f"{per}</SociaalStatuut>"
