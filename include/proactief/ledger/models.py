@@ -3,13 +3,51 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "MagdaConsultation", "AUDIT_RETENTION_YEARS"]
+__all__ = [
+    "AUDIT_RETENTION_YEARS",
+    "DECISION_RETENTION_YEARS",
+    "Base",
+    "DQResultRow",
+    "DecisionRow",
+    "Enrolment",
+    "GrantRow",
+    "MagdaConsultation",
+    "MutationBatch",
+    "MutationSubject",
+    "OcmwPeriod",
+    "OptOut",
+    "OptOutEvent",
+    "OutboxMessage",
+    "Resident",
+    "RunSubject",
+    "SchemeRun",
+    "StagedAdvice",
+]
 
 AUDIT_RETENTION_YEARS = 10
+DECISION_RETENTION_YEARS = 5
+"""Decisions, grants and sent notifications: kept five years after the period (the city's retention for
+proof of an administrative decision and appeal), then deleted by the retention DAG."""
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -55,3 +93,261 @@ class MagdaConsultation(Base):
     purpose: Mapped[str | None] = mapped_column(String(80))
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     retain_until: Mapped[date] = mapped_column(Date, index=True)
+
+
+# ------------------------------------------------------------------------------------------ city data
+
+
+class Resident(Base):
+    """The city's population-register extract (replaced by each population sync). Personal data: kept only
+    while the person is in the extract; a person who left is deleted at the next sync."""
+
+    __tablename__ = "resident"
+
+    insz: Mapped[str] = mapped_column(String(11), primary_key=True)
+    household_id: Mapped[str | None] = mapped_column(String(20), index=True)
+    reference_person: Mapped[bool] = mapped_column(Boolean)
+    position: Mapped[str | None] = mapped_column(String(2))
+    address_kind: Mapped[str] = mapped_column(String(10))
+    postcode: Mapped[str | None] = mapped_column(String(4))
+    nis_code: Mapped[str | None] = mapped_column(String(5))
+    since: Mapped[date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(254))
+    address_line: Mapped[str | None] = mapped_column(String(200))
+    snapshot: Mapped[str] = mapped_column(String(40))
+    """Which import brought the row (the snapshot file's digest)."""
+    repertorium_registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Registered in the MAGDA repertorium (needed before MAGDA answers about the person)."""
+
+
+class OcmwPeriod(Base):
+    """OCMW Gent data (budget management, debt mediation): replaced by each sync."""
+
+    __tablename__ = "ocmw_period"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    insz: Mapped[str] = mapped_column(String(11), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+
+
+class Enrolment(Base):
+    """Enrolments in city schools and childcare: replaced by each sync."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (UniqueConstraint("insz", "institution_id", "school_year", name="uq_enrolment_child"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    insz: Mapped[str] = mapped_column(String(11), index=True)
+    institution_id: Mapped[str] = mapped_column(String(20))
+    institution_name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(10))
+    school_year: Mapped[str] = mapped_column(String(9), index=True)
+
+
+# ------------------------------------------------------------------------------------------ opt-out
+
+
+class OptOut(Base):
+    """A resident's objection (GDPR Art. 21), current state: while ``active`` the person is never queried,
+    granted or written to. Kept as long as it is active (and its history with it)."""
+
+    __tablename__ = "opt_out"
+
+    insz: Mapped[str] = mapped_column(String(11), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(String(20))
+
+
+class OptOutEvent(Base):
+    """History of objections and withdrawals: who, when, through which channel."""
+
+    __tablename__ = "opt_out_event"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    insz: Mapped[str] = mapped_column(String(11), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    """``object`` or ``withdraw``."""
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(String(20))
+    recorded_by: Mapped[str | None] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# ------------------------------------------------------------------------------------------ runs
+
+
+class SchemeRun(Base):
+    """One lifecycle run of a scheme for one period (one Airflow DAG run). Counts only, no personal data."""
+
+    __tablename__ = "scheme_run"
+    __table_args__ = (Index("ix_scheme_run_scheme_period", "scheme_id", "period"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    scheme_id: Mapped[str] = mapped_column(String(40))
+    rule_version: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(12))
+    reference_date: Mapped[date] = mapped_column(Date)
+    external_id: Mapped[str] = mapped_column(String(250), unique=True)
+    """The Airflow DAG id and run id (or a CLI run's id): a retried task finds its run again."""
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    selection: Mapped[str] = mapped_column(String(20))
+    """``population`` (everyone the scheme covers), ``subjects`` (a given list) or ``mutations``."""
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RunSubject(Base):
+    """Who a run covers, in chunks (staging: deleted when the run is finished)."""
+
+    __tablename__ = "run_subject"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("scheme_run.id", ondelete="CASCADE"), primary_key=True)
+    insz: Mapped[str] = mapped_column(String(11), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class StagedAdvice(Base):
+    """What MAGDA and the city data established about a subject, before the advice step commits it.
+
+    Short-lived: deleted when the run's decisions are committed, when the person objects, or by retention.
+    Holds the yes/no outcome, tier and amounts — never the raw MAGDA answer.
+    """
+
+    __tablename__ = "staged_advice"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("scheme_run.id", ondelete="CASCADE"), primary_key=True)
+    insz: Mapped[str] = mapped_column(String(11), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    transient: Mapped[bool] = mapped_column(Boolean)
+    """Undetermined because a MAGDA or city source was temporarily unavailable."""
+    advice: Mapped[dict[str, Any]] = mapped_column(JSON)
+    staged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DecisionRow(Base):
+    """A decision about one subject in one run: what was decided, why, under which rule version, on which
+    consultations. Kept ``DECISION_RETENTION_YEARS`` after the reference date."""
+
+    __tablename__ = "decision"
+    __table_args__ = (
+        UniqueConstraint("run_id", "insz", name="uq_decision_run_subject"),
+        Index("ix_decision_scheme_subject", "scheme_id", "insz"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("scheme_run.id", ondelete="CASCADE"), index=True)
+    scheme_id: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(12))
+    reference_date: Mapped[date] = mapped_column(Date)
+    insz: Mapped[str] = mapped_column(String(11))
+    decision: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[str | None] = mapped_column(String(40))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    rule_version: Mapped[str] = mapped_column(String(20))
+    advice: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The value-free summary: amounts, percentages, trace (criterion, source, outcome), grant terms."""
+    consultations: Mapped[list[str]] = mapped_column(JSON)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retain_until: Mapped[date] = mapped_column(Date, index=True)
+
+
+class GrantRow(Base):
+    """A benefit granted: at most one per scheme and grant key (the scheme's ``idempotency_key``: subject and
+    period, or plate and end date). The unique constraint is what makes retries and backfills harmless."""
+
+    __tablename__ = "benefit_grant"
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "grant_key", name="uq_benefit_grant_key"),
+        Index("ix_benefit_grant_subject", "insz"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    scheme_id: Mapped[str] = mapped_column(String(40))
+    grant_key: Mapped[str] = mapped_column(String(200))
+    insz: Mapped[str] = mapped_column(String(11))
+    period: Mapped[str] = mapped_column(String(12))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_run.id", ondelete="SET NULL"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id", ondelete="SET NULL"))
+    system: Mapped[str] = mapped_column(String(40))
+    tier: Mapped[str | None] = mapped_column(String(40))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Attributes for the downstream system (card system, tariff status, plate…)."""
+    status: Mapped[str] = mapped_column(String(16))
+    """``granted`` (downstream action queued), ``delivered``, ``revoked``."""
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retain_until: Mapped[date] = mapped_column(Date, index=True)
+
+
+class OutboxMessage(Base):
+    """Transactional outbox: downstream grant actions and notifications, written in the same transaction as
+    the grant. One row per grant, kind and channel (unique), so nothing is queued — or sent — twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("grant_id", "kind", "channel", name="uq_outbox_grant_kind_channel"),
+        Index("ix_outbox_pending", "status", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("benefit_grant.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    """``grant`` (tell the downstream system) or ``notify`` (tell the citizen)."""
+    channel: Mapped[str] = mapped_column(String(20))
+    """``uitpas``, ``ivago``, ``school-billing``, ``lez`` for grants; ``email``, ``letter``, ``ebox`` for notices."""
+    status: Mapped[str] = mapped_column(String(12))
+    """``pending`` → ``sent``; or ``cancelled`` (objection), ``failed`` (gave up, needs a person)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    message_id: Mapped[str] = mapped_column(String(120), unique=True)
+    """Derived from the row (``<outbox id>.<grant key digest>@proactief.gent``): a resend is detectable."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DQResultRow(Base):
+    """A data-quality check of a run step: the suite, pass/fail and counts — never personal values."""
+
+    __tablename__ = "dq_result"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_run.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(40))
+    suite: Mapped[str] = mapped_column(String(40))
+    success: Mapped[bool] = mapped_column(Boolean)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ------------------------------------------------------------------------------------------ MAGDA mutations
+
+
+class MutationBatch(Base):
+    """One read of ``GeefPersoonMutatiesNotificaties``: the receipt cursor and how many persons changed."""
+
+    __tablename__ = "mutation_batch"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    receipt: Mapped[str | None] = mapped_column(String(80))
+    """The ``Ontvangstreferte`` to acknowledge with the next read."""
+    persons: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(250), unique=True)
+
+
+class MutationSubject(Base):
+    """A person a mutation batch names (staging: deleted once every scheme re-evaluated the batch)."""
+
+    __tablename__ = "mutation_subject"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("mutation_batch.id", ondelete="CASCADE"), primary_key=True)
+    insz: Mapped[str] = mapped_column(String(11), primary_key=True)
