@@ -20,8 +20,11 @@ app = typer.Typer(
 )
 population_app = typer.Typer(help="The synthetic Ghent population (simulator, tests, demos).", no_args_is_help=True)
 db_app = typer.Typer(help="The ledger database (PostgreSQL in production, SQLite by default).", no_args_is_help=True)
+optout_app = typer.Typer(help="Objections (GDPR Art. 21): record, withdraw, look up; sync the city's population.",
+                         no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(population_app, name="population")
+app.add_typer(optout_app, name="optout")
 
 DbUrl = Annotated[
     str | None,
@@ -208,6 +211,125 @@ def demo(
     from proactief.demo import run_demo
 
     raise typer.Exit(run_demo(typer.echo, Path("var"), db_url, keep_running))
+
+
+Insz = Annotated[str, typer.Option("--insz", help="The person (validated, never printed).")]
+Channel = Annotated[str, typer.Option("--channel", help="How it reached the city: web, contact-centre, letter…")]
+
+
+def _ledger(db_url: str | None):  # type: ignore[no-untyped-def]
+    from proactief.ledger import make_engine, upgrade
+
+    upgrade(db_url)
+    return make_engine(db_url)
+
+
+def _checked_insz(insz: str) -> str:
+    from proactief.insz import InvalidINSZ, validate_insz
+
+    try:
+        return validate_insz(insz)
+    except InvalidINSZ as exc:
+        _fail(str(exc))
+    raise AssertionError  # pragma: no cover - _fail exits
+
+
+@optout_app.command("add")
+def optout_add(
+    insz: Insz,
+    channel: Channel,
+    note: Annotated[str | None, typer.Option("--note", help="Free text for the file (no personal data).")] = None,
+    recorded_by: Annotated[
+        str | None, typer.Option("--recorded-by", envvar="USER", help="Who records it (default: $USER).")
+    ] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """Record an objection: stops every query, grant and notice for the person at once."""
+    from proactief.lifecycle.optout import record_objection
+
+    engine = _ledger(db_url)
+    try:
+        record_objection(engine, _checked_insz(insz), channel=channel, recorded_by=recorded_by, note=note)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"objection recorded (channel {channel})")
+
+
+@optout_app.command("withdraw")
+def optout_withdraw(
+    insz: Insz,
+    channel: Channel,
+    note: Annotated[str | None, typer.Option("--note", help="Free text for the file (no personal data).")] = None,
+    recorded_by: Annotated[
+        str | None, typer.Option("--recorded-by", envvar="USER", help="Who records it (default: $USER).")
+    ] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """Record that the person withdrew their objection (the next runs include them again)."""
+    from proactief.lifecycle.optout import withdraw_objection
+
+    engine = _ledger(db_url)
+    try:
+        withdraw_objection(engine, _checked_insz(insz), channel=channel, recorded_by=recorded_by, note=note)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"objection withdrawn (channel {channel})")
+
+
+@optout_app.command("status")
+def optout_status(insz: Insz, db_url: DbUrl = None) -> None:
+    """Whether the person objects now, and the history of objections and withdrawals."""
+    from proactief.lifecycle.optout import opt_out_history
+
+    engine = _ledger(db_url)
+    try:
+        state, history = opt_out_history(engine, _checked_insz(insz))
+    finally:
+        engine.dispose()
+    if state is None:
+        typer.echo("opted out: no (never objected)")
+    elif state["active"]:
+        typer.echo(f"opted out: yes, since {state['since'].isoformat()} (channel {state['channel']})")
+    else:
+        typer.echo("opted out: no (objection withdrawn)")
+    for event in history:
+        who = f"  by {event['recorded_by']}" if event["recorded_by"] else ""
+        typer.echo(f"  {event['at'].isoformat()}  {event['action']:<8} {event['channel']}{who}")
+
+
+@optout_app.command("sync")
+def optout_sync(
+    folder: Annotated[Path, typer.Option("--from", help="Folder with residents.csv, ocmw.csv, enrolments.csv.")],
+    magda_url: Annotated[
+        str, typer.Option("--magda-url", envvar="PROACTIEF_MAGDA_BASE_URL", help="MAGDA endpoint base.")
+    ] = "http://127.0.0.1:8088",
+    db_url: DbUrl = None,
+) -> None:
+    """Import the city's population files, then register/deregister persons in the MAGDA repertorium."""
+    from proactief.lifecycle.sync import import_city_data, sync_repertorium
+    from proactief.magda.config import MagdaConfig, MagdaConfigError
+    from proactief.population import PopulationFileError
+
+    try:
+        config = MagdaConfig.from_env().with_changes(base_url=magda_url)
+    except (ValueError, MagdaConfigError) as exc:
+        _fail(str(exc))
+    engine = _ledger(db_url)
+    try:
+        imported = import_city_data(engine, folder)
+        typer.echo(json.dumps({"import": imported}))
+        synced = sync_repertorium(engine, config)
+        typer.echo(json.dumps({"repertorium": synced}))
+    except (FileNotFoundError, PopulationFileError) as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - shown to the operator, message is free of personal data
+        _fail(f"{type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
 
 
 def _redact_url(url: str) -> str:

@@ -27,9 +27,10 @@ from proactief.advice.city import OCMW_KINDS, CityData, EmptyCityData
 from proactief.advice.observe import (
     Member,
     RegisterObservation,
+    no_data_state,
     register_from_answer,
     social_cards_from_answer,
-    statutes_from_answer,
+    span_of,
     tax_from_answer,
     vehicles_from_answer,
 )
@@ -258,13 +259,18 @@ class Advisor:
             rounds += 1
             wants: dict[str, list[Request]] = {}
             missing: dict[str, tuple[FactKey, ...]] = {}
+            first_bulk = bulk and rounds == 1
             for s in pending:
                 facts = self._facts(s, d, known)
                 outcome = self._decide(facts, d)
                 if isinstance(outcome, Decision):
                     decided[s] = outcome
                     continue
-                reqs = self._requests(s, outcome, d, known)
+                if first_bulk:  # only whether anything can be asked: the statutes go by the list service
+                    first = next(self._iter_requests(s, outcome, d, known), None)
+                    reqs = [] if first is None else [first]
+                else:
+                    reqs = self._requests(s, outcome, d, known)
                 if not reqs or rounds > _MAX_ROUNDS or tuple(reqs) == last.get(s):
                     # Nothing left that could be asked: the decision waits for the next run.
                     decided[s] = evaluate(self.scheme, facts, d, allow_missing=True)
@@ -403,48 +409,53 @@ class Advisor:
     def _requests(self, s: str, keys: tuple[FactKey, ...], d: dt.date,
                   known: Mapping[str, _Known]) -> list[Request]:
         """The questions that would establish ``keys`` for subject ``s`` (all kinds; the caller picks a stage)."""
-        reqs: list[Request] = []
+        return list(dict.fromkeys(self._iter_requests(s, keys, d, known)))
+
+    def _iter_requests(self, s: str, keys: tuple[FactKey, ...], d: dt.date,
+                       known: Mapping[str, _Known]) -> Iterator[Request]:
+        """:meth:`_requests` lazily, duplicates included: the bulk first round only needs to know whether there
+        is anything to ask, and stops at the first question (for 270,000 subjects)."""
         me = known.get(s)
         reg = me.register if me is not None else None
         members = self._current(reg, d) if reg is not None else None
 
-        def statute(who: str, st: Statute) -> None:
+        def statute(who: str, st: Statute) -> Iterator[Request]:
             k = known.get(who)
             if k is None or st not in k.statutes:
-                reqs.append(("statuut", who, st))
+                yield "statuut", who, st
 
         for key in keys:
             name, holder = key.name, key.holder
             if reg is None and (name in ("ghent_resident", "household_size", "household_taxable_income")
                                 or holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON)):
-                reqs.append(("persoon", s, None))
+                yield ("persoon", s, None)
                 if name == "statute" and holder is Holder.REFERENCE_PERSON:
-                    statute(s, key.statute)  # type: ignore[arg-type]  # usually the subject: needed anyway
+                    yield from statute(s, key.statute)  # type: ignore[arg-type]  # usually the subject: needed anyway
                 continue
             if name == "statute":
                 st = key.statute
                 assert st is not None
                 if holder is Holder.PERSON:
-                    statute(s, st)
+                    yield from statute(s, st)
                 elif reg is not None and members is not None:
                     if holder is Holder.HOUSEHOLD:
                         for who in (s, *(m.insz for m in members)):
-                            statute(who, st)
+                            yield from statute(who, st)
                     else:
-                        statute(self._reference_person(s, reg, members), st)
+                        yield from statute(self._reference_person(s, reg, members), st)
             elif name in ("parking_card_valid", "parking_card_end_date"):
                 if me is None or me.cards is None:
-                    reqs.append(("dossier", s, None))
+                    yield ("dossier", s, None)
             elif name == "lez_vehicle":
                 if me is None or me.vehicles is None:
-                    reqs.append(("vehicles", s, None))
+                    yield ("vehicles", s, None)
                 elif reg is None:
-                    reqs.append(("persoon", s, None))
+                    yield ("persoon", s, None)
                 elif members:
                     for m in members:
                         mk = known.get(m.insz)
                         if mk is None or mk.vehicles is None:
-                            reqs.append(("vehicles", m.insz, None))
+                            yield ("vehicles", m.insz, None)
             elif name == "household_taxable_income" and reg is not None and members is not None:
                 if not isinstance(reg.record, RegisterRecord):
                     continue
@@ -453,8 +464,7 @@ class Advisor:
                         continue
                     year = self._tax_year(known.get(who), d)
                     if year is not None:
-                        reqs.append(("tax", who, year))
-        return list(dict.fromkeys(reqs))
+                        yield ("tax", who, year)
 
     # ------------------------------------------------------------------------------------------ asking
 
@@ -491,7 +501,7 @@ class Advisor:
             for insz, answer in self.client.sociaal_statuut_many(people, names, d, chunk_size=self.list_chunk_size,
                                                                  purpose=self.purpose):
                 k = known.setdefault(insz, _Known())
-                k.statutes.update(_on_day(statutes_from_answer(answer, names), d))
+                k.statutes.update(_statutes_on_day(answer, names, d))
                 _ref(k, answer)
 
     def _execute(self, requests: list[Request], d: dt.date, known: dict[str, _Known]) -> None:
@@ -534,7 +544,7 @@ class Advisor:
                     for insz, a in client.for_each(people, lambda i, n=names: client.geef_sociaal_statuut(  # type: ignore[misc]
                             i, n, d, purpose=purpose)):
                         k = known.setdefault(insz, _Known())
-                        k.statutes.update(_on_day(statutes_from_answer(a, names), d))
+                        k.statutes.update(_statutes_on_day(a, names, d))
                         _ref(k, a)
             elif kind == "tax":
                 years: dict[int, list[str]] = defaultdict(list)
@@ -567,16 +577,33 @@ _HOLDS = StatuteAnswer(1)
 _DOES_NOT_HOLD = StatuteAnswer(0)
 
 
-def _on_day(answers: Mapping[Statute, StatuteAnswer | Answer], d: dt.date) -> dict[Statute, StatuteAnswer | Answer]:
-    """Keep of each statute only whether it holds on D (data minimisation; equal for the rules, which ask
-    about D only): ``Resultaat`` 1 with a period covering D (or none listed) → holds."""
+_STATUTES_BY_NAME: Mapping[str, Statute] = MappingProxyType({s.value: s for s in Statute})
+
+
+def _statutes_on_day(answer: MagdaAnswer[Any], names: Iterable[str],
+                     d: dt.date) -> dict[Statute, StatuteAnswer | Answer]:
+    """Of each statute asked, only whether it holds on D (data minimisation; equal for the rules, which ask
+    about D only): ``Resultaat`` 1 with a period covering D (or none listed) → holds; a statute the answer
+    does not list → NO_DATA; an answer without data → its state for every statute.
+
+    The meaning of :func:`~proactief.advice.observe.statutes_from_answer` reduced to D, in one pass: a
+    whole-city run does this for every resident, and building the full observation first cost seconds."""
+    state = no_data_state(answer)
+    statutes = [_STATUTES_BY_NAME.get(n) or Statute(n) for n in names]
+    if state is not None:
+        value = Answer.TRANSIENT if state is Answer.TRANSIENT else Answer.NO_DATA
+        return dict.fromkeys(statutes, value)
+    found: dict[str, Any] = {}
+    for r in answer.value.statuten:
+        found.setdefault(r.naam, r)  # the first listed counts, as SociaalStatuutAntwoord.get
     out: dict[Statute, StatuteAnswer | Answer] = {}
-    for st, a in answers.items():
-        if isinstance(a, StatuteAnswer):
-            holds = a.code == 1 and (not a.periods or any(p.covers(d) for p in a.periods))
-            out[st] = _HOLDS if holds else _DOES_NOT_HOLD
+    for st in statutes:
+        r = found.get(st.value)
+        if r is None:
+            out[st] = Answer.NO_DATA
         else:
-            out[st] = a
+            holds = r.code == 1 and (not r.periodes or any(span_of(p).covers(d) for p in r.periodes))
+            out[st] = _HOLDS if holds else _DOES_NOT_HOLD
     return out
 
 

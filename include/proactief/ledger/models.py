@@ -100,7 +100,8 @@ class MagdaConsultation(Base):
 
 class Resident(Base):
     """The city's population-register extract (replaced by each population sync). Personal data: kept only
-    while the person is in the extract; a person who left is deleted at the next sync."""
+    while the person is in the extract; a person who left is marked ``left_at`` by the import and deleted by the
+    repertorium sync once MAGDA no longer follows them."""
 
     __tablename__ = "resident"
 
@@ -118,6 +119,9 @@ class Resident(Base):
     """Which import brought the row (the snapshot file's digest)."""
     repertorium_registered: Mapped[bool] = mapped_column(Boolean, default=False)
     """Registered in the MAGDA repertorium (needed before MAGDA answers about the person)."""
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When an import found the person gone from the extract. The row stays (ignored as city data) until the
+    repertorium sync deregistered the person at MAGDA, then it is deleted."""
 
 
 class OcmwPeriod(Base):

@@ -234,14 +234,45 @@ def _gezinslid(el: etree._Element) -> Gezinslid:
     return Gezinslid(_t(el, "INSZ"), _t(el, "Positie/Code"), parse_date(geboorte, "Geboortedatum"), _period(el))
 
 
+def _first_text(els: list[etree._Element], child: str) -> str | None:
+    """``_t(parent, "X/child")`` over the ``X`` elements already picked out: the first ``child`` decides."""
+    for el in els:
+        c = el.find(child)
+        if c is not None:
+            return _t(c)
+    return None
+
+
 def _persoon(inhoud: etree._Element) -> Persoon:
+    # One pass over Persoon's children instead of a path look-up per field: GeefPersoon is asked once per
+    # candidate of a whole-city run. Same meaning as the paths: the first match of each counts.
     p = _require(inhoud.find("Persoon"), "Inhoud/Persoon")
-    insz = _t(p, "INSZ")
+    insz_el = adressen = ref_el = None
+    geboorte: list[etree._Element] = []
+    overlijden: list[etree._Element] = []
+    gezinsleden: list[etree._Element] = []
+    for c in p:
+        tag = c.tag
+        if tag == "INSZ":
+            if insz_el is None:
+                insz_el = c
+        elif tag == "Geboorte":
+            geboorte.append(c)
+        elif tag == "Overlijden":
+            overlijden.append(c)
+        elif tag == "Adressen":
+            if adressen is None:
+                adressen = c
+        elif tag == "Referentiepersoon":
+            if ref_el is None:
+                ref_el = c
+        elif tag == "Gezinsleden":
+            gezinsleden.extend(g for g in c if g.tag == "Gezinslid")
+    insz = _t(insz_el)
     if insz is None:
         raise MalformedAnswer("answer lacks Persoon/INSZ")
     hoofd: list[Adres] = []
     contact: list[Adres] = []
-    adressen = p.find("Adressen")
     if adressen is not None:
         for a in adressen:
             name = _local_name(a)
@@ -249,17 +280,16 @@ def _persoon(inhoud: etree._Element) -> Persoon:
                 hoofd.append(_adres(a, "hoofdverblijfplaats"))
             elif name == "ContactAdres":
                 contact.append(_adres(a, "contactadres"))
-    ref_el = p.find("Referentiepersoon")
     ref = None
     if ref_el is not None:
         ref = Referentiepersoon(_t(ref_el, "INSZ"), _t(ref_el, "Positie/Code"), _period(ref_el))
     return Persoon(
         insz=insz,
-        geboortedatum=parse_date(_t(p, "Geboorte/Datum"), "Geboorte/Datum"),
-        overlijdensdatum=parse_date(_t(p, "Overlijden/Datum"), "Overlijden/Datum"),
+        geboortedatum=parse_date(_first_text(geboorte, "Datum"), "Geboorte/Datum"),
+        overlijdensdatum=parse_date(_first_text(overlijden, "Datum"), "Overlijden/Datum"),
         hoofdverblijfplaatsen=tuple(hoofd),
         contactadressen=tuple(contact),
-        gezinsleden=tuple(_gezinslid(g) for g in p.iterfind("Gezinsleden/Gezinslid")),
+        gezinsleden=tuple(_gezinslid(g) for g in gezinsleden),
         referentiepersoon=ref,
     )
 

@@ -1,0 +1,67 @@
+"""Opt-out intake: apply the objection files the contact centre and the web form drop in the inbox.
+
+Every 15 minutes, each ``*.csv`` in ``PROACTIEF_OPTOUT_INBOX`` (columns ``insz,action,channel,at``; action
+``object`` or ``withdraw``) is applied with ``import_objections`` — an objection takes effect at once: pending
+notices cancelled, staged facts deleted — and moved to ``processed/`` (or ``failed/`` when the file cannot be
+read at all; the task then fails and e-mails the operators). Re-applying a file changes nothing. The other way
+in is the command ``proactief optout add``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import DAG, CronTriggerTimetable, task
+from airflow.sdk.exceptions import AirflowFailException
+from proactief_airflow import runtime
+from proactief_airflow.factory import default_args
+
+with DAG(
+    dag_id="opt_out_intake",
+    description="Apply objection (opt-out) files from the intake inbox",
+    doc_md=__doc__,
+    schedule=CronTriggerTimetable("*/15 * * * *", timezone="Europe/Brussels"),
+    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args("Stad Gent – Contactcenter Gentinfo"),
+    tags=["proactief", "opt-out"],
+):
+
+    @task
+    def apply_intake_files() -> dict[str, Any]:
+        import os
+        import shutil
+        from pathlib import Path
+
+        from proactief.lifecycle import import_objections
+        from proactief.lifecycle.optout import IntakeFileError
+
+        raw = os.environ.get("PROACTIEF_OPTOUT_INBOX")
+        if not raw:
+            raise AirflowFailException("PROACTIEF_OPTOUT_INBOX is not set")
+        inbox = Path(raw)
+        processed, failed = inbox / "processed", inbox / "failed"
+        processed.mkdir(parents=True, exist_ok=True)
+        totals = {"files": 0, "recorded": 0, "withdrawn": 0, "unchanged": 0, "rejected": 0}
+        unreadable: list[str] = []
+        with runtime.ledger() as engine:
+            for path in sorted(p for p in inbox.glob("*.csv") if p.is_file()):
+                try:
+                    out = import_objections(engine, path)
+                except IntakeFileError:
+                    failed.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(path), failed / path.name)
+                    unreadable.append(path.name)
+                    continue
+                totals["files"] += 1
+                for key in ("recorded", "withdrawn", "unchanged", "rejected"):
+                    totals[key] += int(out.get(key, 0))
+                shutil.move(str(path), processed / path.name)
+        if unreadable:
+            raise AirflowFailException(f"{len(unreadable)} intake file(s) could not be read, moved to failed/: "
+                                       f"{', '.join(unreadable)}")
+        return totals
+
+    apply_intake_files()

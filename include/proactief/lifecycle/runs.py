@@ -1,0 +1,618 @@
+"""One scheme run on the ledger, step by step: each step a retry-safe function returning counts.
+
+Exactly once comes from the ledger, not from the caller: a grant is an ``INSERT … ON CONFLICT DO NOTHING`` on
+(scheme, grant key), written in one transaction with its outbox row; a notification is an outbox row unique per
+grant, kind and channel. A retried, cleared or killed task, a second run of the same logical date and a backfill
+over the same periods therefore find the rows already there and add nothing.
+
+Opt-out is checked when the population is selected, again right before each chunk is asked, again after it was
+asked (an objection that arrived meanwhile drops what was learnt), and again in the same transaction that writes
+a grant or a notification.
+
+The MAGDA step stages each subject's outcome (yes/no facts already reduced to a decision by the advice engine,
+which asks in stages and so decides while it asks: proportionality); the advice step commits staged outcomes
+as decisions once the MAGDA data-quality gate has passed. Staging is deleted when the run finishes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from proactief.insz import validate_insz
+from proactief.ledger.models import (
+    DECISION_RETENTION_YEARS,
+    DecisionRow,
+    DQResultRow,
+    Enrolment,
+    GrantRow,
+    MutationSubject,
+    OcmwPeriod,
+    OptOut,
+    OutboxMessage,
+    Resident,
+    RunSubject,
+    SchemeRun,
+    StagedAdvice,
+)
+from proactief.schemes import Outcome, Scheme, load_scheme
+
+if TYPE_CHECKING:
+    from proactief.advice import Advice
+    from proactief.advice.city import CityFiles
+    from proactief.magda.config import MagdaConfig
+    from proactief.quality import DQResult
+
+__all__ = [
+    "DQStep",
+    "RunNotFound",
+    "check",
+    "decide",
+    "finish_run",
+    "grant",
+    "notify",
+    "open_run",
+    "query_chunk",
+    "run_in_process",
+    "run_report",
+    "select_population",
+]
+
+log = logging.getLogger("proactief.lifecycle")
+
+DQStep = Literal["population", "magda_results", "decisions", "reconciliation"]
+TRANSIENT_REASONS = frozenset({"MAGDA_TRANSIENT", "CITY_DATA_UNAVAILABLE"})
+"""An undetermined decision with one of these reasons waits for MAGDA or the city to answer: it is counted as
+transient by the MAGDA data-quality gate (too many → the run stops instead of deciding)."""
+_BATCH = 500
+"""Grants and notifications are written in transactions of this many subjects: a killed task loses at most one
+uncommitted batch, which the retry writes again."""
+_SELECTIONS = ("population", "subjects", "mutations")
+
+
+class RunNotFound(LookupError):
+    """A step was called with a run id the ledger does not know."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _add_years(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> int:
+    """Insert rows, skipping those that collide on the unique ``keys``; returns how many were new."""
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    result = conn.execute(stmt, rows)
+    return max(result.rowcount, 0)
+
+
+def _run(conn: Connection, run_id: int) -> SchemeRun:
+    row = conn.execute(select(SchemeRun).where(SchemeRun.id == run_id)).scalar_one_or_none()
+    if row is None:
+        raise RunNotFound(f"no scheme run {run_id} in the ledger")
+    return row
+
+
+def _set_figures(conn: Connection, run_id: int, status: str | None = None, **figures: Any) -> None:
+    current = conn.execute(select(SchemeRun.figures).where(SchemeRun.id == run_id)).scalar_one()
+    merged = {**(current or {}), **figures}
+    values: dict[str, Any] = {"figures": merged}
+    if status is not None:
+        values["status"] = status
+    conn.execute(update(SchemeRun).where(SchemeRun.id == run_id).values(**values))
+
+
+def _opted_out(conn: Connection, people: Iterable[str]) -> set[str]:
+    """Who among ``people`` has an active objection, read inside the caller's transaction."""
+    out: set[str] = set()
+    for part in _chunks(list(people), 5000):
+        out.update(conn.execute(select(OptOut.insz).where(OptOut.active.is_(True), OptOut.insz.in_(part))).scalars())
+    return out
+
+
+# ------------------------------------------------------------------------------------------ open + select
+
+
+def open_run(engine: Engine, scheme_id: str, logical_date: dt.date, *, external_id: str, dry_run: bool = False,
+             subjects: Sequence[str] = (), mutation_batch: int | None = None, chunk_size: int = 1000) -> int:
+    """Open (or find again) the run for ``external_id``; the reference date follows from the scheme.
+
+    ``subjects`` limits the run to these persons (re-evaluation); ``mutation_batch`` to the persons a MAGDA
+    mutation batch named. A malformed INSZ raises ``ValueError`` naming its position, never its value.
+    """
+    scheme = load_scheme(scheme_id)
+    if not 1 <= chunk_size <= 10_000:
+        raise ValueError(f"chunk_size must be between 1 and 10000, not {chunk_size}")
+    wanted: list[str] = []
+    for i, insz in enumerate(subjects, 1):
+        try:
+            validate_insz(insz)
+        except ValueError as exc:
+            raise ValueError(f"subject #{i} of {len(subjects)} is not a valid INSZ: {exc}") from None
+        wanted.append(insz)
+    selection = "subjects" if subjects else "mutations" if mutation_batch is not None else "population"
+    d = scheme.reference_date_for(logical_date)
+    with engine.begin() as conn:
+        found = conn.execute(select(SchemeRun.id).where(SchemeRun.external_id == external_id)).scalar_one_or_none()
+        if found is not None:
+            return int(found)
+        figures: dict[str, Any] = {"logical_date": logical_date.isoformat()}
+        if mutation_batch is not None:
+            figures["mutation_batch"] = mutation_batch
+        period = scheme.period_label(d)
+        result = conn.execute(SchemeRun.__table__.insert().values(
+            scheme_id=scheme.id, rule_version=scheme.rule_version, period=period, reference_date=d,
+            external_id=external_id, dry_run=dry_run, selection=selection, chunk_size=chunk_size, status="open",
+            started_at=_now(), figures=figures))
+        run_id = int(result.inserted_primary_key[0])
+        if wanted:
+            conn.execute(RunSubject.__table__.insert(),
+                         [{"run_id": run_id, "insz": i, "chunk": -1} for i in dict.fromkeys(wanted)])
+    log.info("opened run %s: %s period %s (D=%s, %s%s)", run_id, scheme.id, period, d, selection,
+             ", dry run" if dry_run else "")
+    return run_id
+
+
+def _candidates(conn: Connection, run: SchemeRun, scheme: Scheme, city: CityFiles) -> tuple[list[str], int]:
+    """The run's candidate subjects and how many asked-for persons fall outside the scheme's population."""
+    population = city.subjects(scheme, run.reference_date)
+    if run.selection == "population":
+        return population, 0
+    if run.selection == "subjects":
+        asked = list(conn.execute(select(RunSubject.insz).where(RunSubject.run_id == run.id,
+                                                                RunSubject.chunk == -1)).scalars())
+    else:
+        batch = (run.figures or {}).get("mutation_batch")
+        asked = list(conn.execute(select(MutationSubject.insz).where(MutationSubject.batch_id == batch)).scalars())
+    in_population = set(population)
+    chosen: dict[str, None] = {}
+    outside = 0
+    for insz in asked:
+        if insz in in_population:
+            chosen[insz] = None
+        elif scheme.subject == "household":  # a member changed: re-evaluate the household's reference person
+            members = (insz, *city.household_of(insz))
+            refs = [m for m in members if m in city.reference_persons and m in in_population]
+            if refs:
+                chosen.update(dict.fromkeys(refs))
+            else:
+                outside += 1
+        else:
+            outside += 1
+    return list(chosen), outside
+
+
+def select_population(engine: Engine, run_id: int) -> dict[str, Any]:
+    """Choose the run's subjects from the imported city data, leave out those who objected, cut into chunks."""
+    from proactief.lifecycle.citydata import load_city_data
+
+    city = load_city_data(engine)
+    with engine.begin() as conn:
+        run = _run(conn, run_id)
+        scheme = load_scheme(run.scheme_id)
+        candidates, outside = _candidates(conn, run, scheme, city)
+        opted = _opted_out(conn, candidates)
+        chosen = [c for c in candidates if c not in opted]
+        conn.execute(delete(RunSubject).where(RunSubject.run_id == run_id))
+        size = run.chunk_size
+        for part_no, part in enumerate(_chunks(chosen, 10_000)):
+            base = part_no * 10_000
+            conn.execute(RunSubject.__table__.insert(),
+                         [{"run_id": run_id, "insz": s, "chunk": (base + i) // size} for i, s in enumerate(part)])
+        chunks = list(range((len(chosen) + size - 1) // size))
+        figures = {"selected": len(chosen), "opted_out": len(opted), "outside_population": outside,
+                   "chunks": len(chunks)}
+        _set_figures(conn, run_id, "selected", **figures)
+    log.info("run %s selected %d subjects in %d chunks (%d opted out)", run_id, len(chosen), len(chunks), len(opted))
+    return {"chunks": chunks, "selected": len(chosen), "opted_out": len(opted)}
+
+
+# ------------------------------------------------------------------------------------------ MAGDA
+
+
+def chunk_city_data(conn: Connection, subjects: Sequence[str]) -> CityFiles:
+    """The city data one chunk needs: its subjects' households, all OCMW periods (a few thousand rows) and
+    the subjects' enrolments — not the whole register."""
+    from proactief.advice.city import CityFiles, Span
+
+    city = CityFiles()
+    households: dict[str, list[str]] = {}
+    hids: set[str] = set()
+    for part in _chunks(list(subjects), 5000):
+        hids.update(h for h in conn.execute(select(Resident.household_id).where(Resident.insz.in_(part))).scalars()
+                    if h)
+    for part in _chunks(sorted(hids), 5000):
+        for insz, hid, ref in conn.execute(select(Resident.insz, Resident.household_id, Resident.reference_person)
+                                           .where(Resident.household_id.in_(part)).order_by(Resident.insz)):
+            city.household_id[insz] = hid
+            households.setdefault(hid, []).append(insz)
+            if ref:
+                city.reference_persons.add(insz)
+    city.residents = list(subjects)
+    city.members = households
+    spans: dict[tuple[str, str], list[Any]] = {}
+    for insz, kind, begin, end in conn.execute(select(OcmwPeriod.insz, OcmwPeriod.kind, OcmwPeriod.begin,
+                                                      OcmwPeriod.end)):
+        spans.setdefault((insz, kind), []).append(Span(begin, end))
+    city.ocmw = {k: tuple(v) for k, v in spans.items()}
+    years: dict[str, dict[str, None]] = {}
+    for part in _chunks(list(subjects), 5000):
+        for insz, year in conn.execute(select(Enrolment.insz, Enrolment.school_year)
+                                       .where(Enrolment.insz.in_(part))):
+            years.setdefault(year, {})[insz] = None
+    city.enrolments = {y: list(c) for y, c in years.items()}
+    return city
+
+
+def _staged_row(run_id: int, advice: Advice, at: dt.datetime) -> dict[str, Any]:
+    transient = advice.decision is Outcome.UNDETERMINED and bool(TRANSIENT_REASONS & set(advice.reasons))
+    summary = advice.to_json()
+    if advice.grant is not None:
+        summary["grant_terms"] = {
+            "system": advice.grant.system,
+            "valid_from": advice.grant.valid_from.isoformat(),
+            "valid_until": advice.grant.valid_until.isoformat() if advice.grant.valid_until else None,
+            "key_parts": [[k, v] for k, v in advice.grant.key_parts],
+            "attributes": dict(advice.grant.attributes),
+            "vehicle_plate": advice.grant.vehicle_plate,
+        }
+    return {"run_id": run_id, "insz": advice.subject, "outcome": advice.decision.value, "transient": transient,
+            "advice": summary, "staged_at": at}
+
+
+def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
+                list_chunk_size: int = 500) -> dict[str, Any]:
+    """Ask MAGDA about one chunk of the run and stage the outcomes. Safe to repeat: the chunk's staging is
+    replaced. Every question is written to the consultation audit log before the answer is used."""
+    from proactief.advice import Advisor
+    from proactief.ledger.audit import LedgerAuditSink
+    from proactief.magda.client import MagdaClient
+
+    with engine.begin() as conn:
+        run = _run(conn, run_id)
+        subjects = list(conn.execute(select(RunSubject.insz).where(RunSubject.run_id == run_id,
+                                                                   RunSubject.chunk == chunk)
+                                     .order_by(RunSubject.insz)).scalars())
+        before = _opted_out(conn, subjects)
+        asked = [s for s in subjects if s not in before]
+        city = chunk_city_data(conn, asked)
+    scheme = load_scheme(run.scheme_id)
+    if scheme.id not in magda.hoedanigheden:  # the definition names the purpose's Hoedanigheid
+        magda = replace(magda, hoedanigheden={**magda.hoedanigheden, scheme.id: scheme.magda.hoedanigheid})
+    with MagdaClient(magda, LedgerAuditSink(engine)) as client:
+        advisor = Advisor(client, scheme, city, list_chunk_size=list_chunk_size)
+        advices = list(advisor.advise_many(asked, run.reference_date))
+    at = _now()
+    with engine.begin() as conn:
+        after = _opted_out(conn, asked)  # objected while we asked: forget what we learnt
+        rows = [_staged_row(run_id, a, at) for a in advices if a.subject not in after]
+        conn.execute(delete(StagedAdvice).where(StagedAdvice.run_id == run_id, StagedAdvice.insz.in_(subjects)))
+        if rows:
+            conn.execute(StagedAdvice.__table__.insert(), rows)
+        if after:
+            conn.execute(delete(RunSubject).where(RunSubject.run_id == run_id, RunSubject.insz.in_(after)))
+    counts = Counter(r["outcome"] for r in rows)
+    out = {"chunk": chunk, "subjects": len(subjects), "staged": len(rows),
+           "transient": sum(1 for r in rows if r["transient"]), "skipped_opted_out": len(before) + len(after),
+           **{k: counts.get(k, 0) for k in ("eligible", "not_eligible", "undetermined")}}
+    log.info("run %s chunk %s: %s", run_id, chunk, out)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ decide
+
+
+def decide(engine: Engine, run_id: int) -> dict[str, int]:
+    """Commit the staged outcomes as decisions (one per run and subject), then drop the staging."""
+    with engine.begin() as conn:
+        run = _run(conn, run_id)
+        scheme = load_scheme(run.scheme_id)
+        retain = _add_years(run.reference_date, DECISION_RETENTION_YEARS)
+        opted = _opted_out(conn, conn.execute(select(StagedAdvice.insz).where(StagedAdvice.run_id == run_id))
+                           .scalars())
+        at = _now()
+        rows = []
+        for insz, outcome, summary in conn.execute(select(StagedAdvice.insz, StagedAdvice.outcome,
+                                                          StagedAdvice.advice)
+                                                   .where(StagedAdvice.run_id == run_id)):
+            if insz in opted:
+                continue
+            if outcome == Outcome.ELIGIBLE.value and summary.get("grant_terms"):
+                summary = {**summary, "grant_key": _grant_key(scheme, insz, summary["grant_terms"])}
+            rows.append({"run_id": run_id, "scheme_id": run.scheme_id, "period": run.period,
+                         "reference_date": run.reference_date, "insz": insz, "decision": outcome,
+                         "tier": summary.get("tier"),
+                         "amount": Decimal(summary["amount"]) if summary.get("amount") else None,
+                         "reasons": summary.get("reasons", []), "rule_version": run.rule_version,
+                         "advice": summary, "consultations": summary.get("consultations", []),
+                         "decided_at": at, "retain_until": retain})
+        for part in _chunks(rows, 5000):
+            _insert_ignore(conn, DecisionRow.__table__, list(part), ("run_id", "insz"))
+        conn.execute(delete(StagedAdvice).where(StagedAdvice.run_id == run_id))
+        counts = _decision_counts(conn, run_id)
+        _set_figures(conn, run_id, "decided", decisions=counts)
+    log.info("run %s decided: %s", run_id, counts)
+    return counts
+
+
+def _decision_counts(conn: Connection, run_id: int) -> dict[str, int]:
+    found = dict(conn.execute(select(DecisionRow.decision, func.count()).where(DecisionRow.run_id == run_id)
+                              .group_by(DecisionRow.decision)).all())
+    return {k.value: int(found.get(k.value, 0)) for k in Outcome}
+
+
+def _grant_key(scheme: Scheme, insz: str, terms: dict[str, Any]) -> str:
+    """The scheme's idempotency key with the subject as its INSZ digest (stable, not reversible in a log)."""
+    subject = hashlib.sha256(insz.encode()).hexdigest()[:20]
+    return "|".join(subject if name == "subject" else str(value) for name, value in terms["key_parts"])
+
+
+# ------------------------------------------------------------------------------------------ grant + notify
+
+
+def grant(engine: Engine, run_id: int) -> dict[str, Any]:
+    """Grant every eligible decision of the run: one grant per grant key, with its downstream outbox row, in
+    the same transaction; an opted-out person is skipped. A dry run grants nothing."""
+    with engine.connect() as conn:
+        run = _run(conn, run_id)
+        if run.dry_run:
+            return {"granted": 0, "already_granted": 0, "skipped_opted_out": 0, "dry_run": True}
+        scheme = load_scheme(run.scheme_id)
+        eligible = conn.execute(select(DecisionRow.id, DecisionRow.insz, DecisionRow.tier, DecisionRow.amount,
+                                       DecisionRow.advice)
+                                .where(DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value)
+                                .order_by(DecisionRow.id)).all()
+    granted = already = skipped = 0
+    retain = _add_years(run.reference_date, DECISION_RETENTION_YEARS)
+    for part in _chunks(eligible, _BATCH):
+        with engine.begin() as conn:
+            opted = _opted_out(conn, (r.insz for r in part))
+            grants, outbox = [], []
+            at = _now()
+            for r in part:
+                if r.insz in opted:
+                    skipped += 1
+                    continue
+                terms = r.advice["grant_terms"]
+                key = r.advice["grant_key"]
+                grants.append({
+                    "scheme_id": run.scheme_id, "grant_key": key, "insz": r.insz, "period": run.period,
+                    "run_id": run_id, "decision_id": r.id, "system": terms["system"], "tier": r.tier,
+                    "amount": r.amount, "valid_from": dt.date.fromisoformat(terms["valid_from"]),
+                    "valid_until": dt.date.fromisoformat(terms["valid_until"]) if terms["valid_until"] else None,
+                    "terms": {**terms["attributes"], **({"vehicle_plate": terms["vehicle_plate"]}
+                                                        if terms.get("vehicle_plate") else {})},
+                    "status": "granted", "granted_at": at, "retain_until": retain})
+            new = _insert_ignore(conn, GrantRow.__table__, grants, ("scheme_id", "grant_key"))
+            granted += new
+            already += len(grants) - new
+            if grants:
+                ids = dict(conn.execute(select(GrantRow.grant_key, GrantRow.id).where(
+                    GrantRow.scheme_id == run.scheme_id, GrantRow.grant_key.in_([g["grant_key"] for g in grants])
+                )).all())
+                for g in grants:
+                    outbox.append(_outbox_row(ids[g["grant_key"]], g["grant_key"], "grant", scheme.grant.system, at))
+                _insert_ignore(conn, OutboxMessage.__table__, outbox, ("grant_id", "kind", "channel"))
+    with engine.begin() as conn:
+        figures = {"granted": granted, "already_granted": already, "skipped_opted_out": skipped}
+        _set_figures(conn, run_id, "granted", grant=figures)
+    log.info("run %s grant: %s", run_id, figures)
+    return {**figures, "dry_run": False}
+
+
+def _outbox_row(grant_id: int, grant_key: str, kind: str, channel: str, at: dt.datetime) -> dict[str, Any]:
+    digest = hashlib.sha256(f"{grant_key}|{kind}|{channel}".encode()).hexdigest()[:24]
+    return {"grant_id": grant_id, "kind": kind, "channel": channel, "status": "pending", "attempts": 0,
+            "message_id": f"{kind}.{channel}.{digest}@proactief.gent", "created_at": at}
+
+
+def _notice_channel(scheme: Scheme, resident: tuple[str | None, str | None] | None) -> str:
+    """E-mail where the city knows an address, else a letter to the address, else the eBox (a federal
+    mailbox every INSZ has): in the order the scheme lists its channels."""
+    email, address = resident if resident is not None else (None, None)
+    available = {"email": bool(email), "letter": bool(address), "ebox": True}
+    for preferred in ("email", "letter", "ebox"):
+        if preferred in scheme.notification.channels and available[preferred]:
+            return preferred
+    return scheme.notification.channels[0]
+
+
+def notify(engine: Engine, run_id: int) -> dict[str, Any]:
+    """Queue one notification per grant of this run's eligible subjects that has none yet (also for grants
+    an earlier, interrupted run made); an opted-out person is skipped. A dry run queues nothing."""
+    with engine.connect() as conn:
+        run = _run(conn, run_id)
+        if run.dry_run:
+            return {"queued": 0, "skipped_opted_out": 0, "dry_run": True}
+        scheme = load_scheme(run.scheme_id)
+        keys = [r.advice.get("grant_key") for r in conn.execute(
+            select(DecisionRow.advice).where(DecisionRow.run_id == run_id,
+                                             DecisionRow.decision == Outcome.ELIGIBLE.value))]
+    queued = skipped = 0
+    for part in _chunks([k for k in keys if k], _BATCH):
+        with engine.begin() as conn:
+            grants = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.insz).where(
+                GrantRow.scheme_id == run.scheme_id, GrantRow.grant_key.in_(part))).all()
+            opted = _opted_out(conn, (g.insz for g in grants))
+            people = {r.insz: (r.email, r.address_line) for r in conn.execute(
+                select(Resident.insz, Resident.email, Resident.address_line)
+                .where(Resident.insz.in_([g.insz for g in grants])))}
+            at = _now()
+            rows = []
+            for g in grants:
+                if g.insz in opted:
+                    skipped += 1
+                    continue
+                rows.append(_outbox_row(g.id, g.grant_key, "notify", _notice_channel(scheme, people.get(g.insz)),
+                                        at))
+            # One notice per grant whatever the channel: skip grants that already have one.
+            have = set(conn.execute(select(OutboxMessage.grant_id).where(
+                OutboxMessage.kind == "notify", OutboxMessage.grant_id.in_([r["grant_id"] for r in rows]))).scalars())
+            queued += _insert_ignore(conn, OutboxMessage.__table__, [r for r in rows if r["grant_id"] not in have],
+                                     ("grant_id", "kind", "channel"))
+    with engine.begin() as conn:
+        _set_figures(conn, run_id, "notified", notify={"queued": queued, "skipped_opted_out": skipped})
+    log.info("run %s notify: %d queued, %d skipped (opted out)", run_id, queued, skipped)
+    return {"queued": queued, "skipped_opted_out": skipped, "dry_run": False}
+
+
+# ------------------------------------------------------------------------------------------ data quality
+
+
+def _previous_counts(conn: Connection, run: SchemeRun) -> dict[str, int] | None:
+    prev = conn.execute(select(SchemeRun.figures).where(
+        SchemeRun.scheme_id == run.scheme_id, SchemeRun.id != run.id, SchemeRun.selection == "population",
+        SchemeRun.status == "finished", SchemeRun.reference_date < run.reference_date,
+    ).order_by(SchemeRun.reference_date.desc(), SchemeRun.id.desc()).limit(1)).scalar_one_or_none()
+    if not prev or "decisions" not in prev:
+        return None
+    return {k: int(v) for k, v in prev["decisions"].items()}
+
+
+def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_share: float = 0.05,
+          max_jump: float = 0.10) -> DQResult:
+    """Run the data-quality suite of a step and record its result (counts only) in the ledger."""
+    import pandas as pd
+
+    from proactief import quality
+
+    with engine.connect() as conn:
+        run = _run(conn, run_id) if run_id is not None else None
+        if step == "population":
+            frame = pd.DataFrame(conn.execute(select(Resident.insz, Resident.household_id,
+                                                     Resident.reference_person)).all(),
+                                 columns=["insz", "household_id", "reference_person"])
+            result = quality.check_population(frame)
+        elif run is None:
+            raise ValueError(f"the {step} check needs a run id")
+        elif step == "magda_results":
+            frame = pd.DataFrame(conn.execute(select(StagedAdvice.insz, StagedAdvice.outcome, StagedAdvice.transient)
+                                              .where(StagedAdvice.run_id == run.id)).all(),
+                                 columns=["subject", "outcome", "transient"])
+            selected = conn.execute(select(func.count()).select_from(RunSubject)
+                                    .where(RunSubject.run_id == run.id)).scalar_one()
+            result = quality.check_magda_results(frame, selected=int(selected),
+                                                 max_transient_share=max_transient_share)
+        elif step == "decisions":
+            counts = _decision_counts(conn, run.id)
+            previous = _previous_counts(conn, run) if run.selection == "population" else None
+            result = quality.check_decisions(counts, previous, max_jump=max_jump)
+        elif step == "reconciliation":
+            frame = _reconciliation_frame(conn, run)
+            result = quality.check_reconciliation(frame)
+        else:
+            raise ValueError(f"unknown data-quality step {step!r}")
+    with engine.begin() as conn:
+        conn.execute(DQResultRow.__table__.insert().values(run_id=run_id, step=step, suite=result.suite,
+                                                           success=result.success, result=result.to_json(),
+                                                           checked_at=_now()))
+        if run_id is not None:
+            _set_figures(conn, run_id, None, **{f"dq_{step}": "passed" if result.success else "failed"})
+    log.info("run %s DQ %s: %s", run_id, step, result.summary())
+    return result
+
+
+def _reconciliation_frame(conn: Connection, run: SchemeRun) -> Any:
+    """One row per eligible decision of the run: how many grants its key has, and whether the person objected.
+    A dry run grants nothing, so it has nothing to reconcile."""
+    import pandas as pd
+
+    rows = []
+    if not run.dry_run:
+        decided = conn.execute(select(DecisionRow.insz, DecisionRow.advice).where(
+            DecisionRow.run_id == run.id, DecisionRow.decision == Outcome.ELIGIBLE.value)).all()
+        keys = [r.advice.get("grant_key") for r in decided]
+        counts: Counter[str] = Counter()
+        for part in _chunks([k for k in keys if k], 5000):
+            counts.update(conn.execute(select(GrantRow.grant_key).where(GrantRow.scheme_id == run.scheme_id,
+                                                                        GrantRow.grant_key.in_(part))).scalars())
+        opted = _opted_out(conn, (r.insz for r in decided))
+        for r, key in zip(decided, keys, strict=True):
+            rows.append({"subject": r.insz, "grants": counts.get(key, 0) if key else 0,
+                         "opted_out": r.insz in opted})
+    return pd.DataFrame(rows, columns=["subject", "grants", "opted_out"])
+
+
+# ------------------------------------------------------------------------------------------ finish + report
+
+
+def run_report(engine: Engine, run_id: int) -> dict[str, Any]:
+    """What a scheme owner wants to see of a run: counts per step and DQ status; no personal data."""
+    with engine.connect() as conn:
+        run = _run(conn, run_id)
+        dq = {s: ok for s, ok in conn.execute(select(DQResultRow.step, DQResultRow.success)
+                                               .where(DQResultRow.run_id == run_id).order_by(DQResultRow.id))}
+        return {"run_id": run.id, "scheme": run.scheme_id, "period": run.period,
+                "reference_date": run.reference_date.isoformat(), "rule_version": run.rule_version,
+                "dry_run": run.dry_run, "selection": run.selection, "status": run.status,
+                "figures": dict(run.figures or {}), "dq": dq}
+
+
+def finish_run(engine: Engine, run_id: int) -> dict[str, Any]:
+    """Close the run: delete its staging (who was selected, staged outcomes) and keep the figures."""
+    with engine.begin() as conn:
+        _run(conn, run_id)
+        conn.execute(delete(StagedAdvice).where(StagedAdvice.run_id == run_id))
+        conn.execute(delete(RunSubject).where(RunSubject.run_id == run_id))
+        conn.execute(update(SchemeRun).where(SchemeRun.id == run_id).values(status="finished", finished_at=_now()))
+    report = run_report(engine, run_id)
+    log.info("run %s finished: %s", run_id, report["figures"])
+    return report
+
+
+def run_in_process(engine: Engine, scheme_id: str, logical_date: dt.date, magda: MagdaConfig, *,
+                   external_id: str | None = None, dry_run: bool = False, chunk_size: int = 1000,
+                   subjects: Sequence[str] = (), timings: dict[str, float] | None = None) -> dict[str, Any]:
+    """The whole lifecycle in this process, without Airflow: for the CLI, tests and the benchmark baseline.
+    Stops (raises) on a failed data-quality gate, as the DAG does; a share jump needing approval raises too."""
+    import time
+
+    def timed(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        if timings is not None:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+        return out
+
+    def gate(step: DQStep) -> None:
+        result = timed(f"dq_{step}", check, engine, run_id, step)
+        if not result.success:
+            raise RuntimeError(f"data-quality gate {step} failed: {result.summary()}")
+
+    ext = external_id or f"in-process/{scheme_id}/{logical_date.isoformat()}/{_now().isoformat()}"
+    run_id = timed("open", open_run, engine, scheme_id, logical_date, external_id=ext, dry_run=dry_run,
+                   subjects=subjects, chunk_size=chunk_size)
+    selected = timed("select", select_population, engine, run_id)
+    gate("population")
+    for c in selected["chunks"]:
+        timed("query", query_chunk, engine, run_id, c, magda)
+    gate("magda_results")
+    timed("decide", decide, engine, run_id)
+    gate("decisions")
+    timed("grant", grant, engine, run_id)
+    gate("reconciliation")
+    timed("notify", notify, engine, run_id)
+    return timed("report", finish_run, engine, run_id)

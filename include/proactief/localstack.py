@@ -1,0 +1,264 @@
+"""The whole product on one laptop: Airflow standalone + MAGDA simulator + a synthetic Ghent, every DAG run once.
+
+``bin/run`` calls this. It generates a population under ``var/``, serves it with the MAGDA simulator, starts a
+local SMTP sink for the operators' alerts, starts ``airflow standalone`` (SQLite metadata, LocalExecutor,
+login with the generated admin password), runs the population sync, then each scheme's lifecycle DAG for its
+reference date, and prints what happened and where to look in the UI. Airflow is driven through its CLI only:
+this package never imports Airflow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+PROJECT = Path(__file__).resolve().parents[2]
+SYNC_DAG = "population_sync"
+
+
+def _say(text: str) -> None:
+    print(f"==> {text}", flush=True)
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", preferred)) != 0:
+            return preferred
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float, what: str, proc: subprocess.Popen[Any] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} stopped (exit {proc.returncode}); see its log under var/")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} did not listen on port {port} within {timeout:.0f} s")
+
+
+def airflow_env(home: Path, *, db_url: str, magda_url: str, smtp_port: int, api_port: int,
+                city_dir: Path) -> dict[str, str]:
+    """The environment every Airflow process of the local stack shares (embedded defaults)."""
+    env = dict(os.environ)
+    env.update({
+        "AIRFLOW_HOME": str(home / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{api_port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
+        "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
+                                                  "extra": {"disable_tls": True, "disable_ssl": True,
+                                                            "from_email": "proactief@stad.gent.example"}}),
+        "PROACTIEF_DB_URL": db_url,
+        "PROACTIEF_MAGDA_BASE_URL": magda_url,
+        "PROACTIEF_MAGDA_IDENTIFICATIE": "gent.be/proactief",
+        "PROACTIEF_CITY_DATA_DIR": str(city_dir),
+        "PROACTIEF_OPTOUT_INBOX": str(home / "optout-inbox"),
+        "PROACTIEF_ALERT_EMAIL": "operators@proactief.gent.example",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def _airflow(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([shutil.which("airflow", path=env.get("PATH")) or "airflow", *args], env=env,
+                          capture_output=True, text=True, check=check)
+
+
+@contextmanager
+def _process(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
+@contextmanager
+def _smtp_sink(port: int, folder: Path) -> Iterator[None]:
+    """A local SMTP server that keeps every alert as an ``.eml`` file under ``var/mail``."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Mailbox
+
+    folder.mkdir(parents=True, exist_ok=True)
+    controller = Controller(Mailbox(str(folder)), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield
+    finally:
+        controller.stop()
+
+
+def _dag_ids(env: dict[str, str]) -> set[str]:
+    out = _airflow(env, "dags", "list", "-o", "json", check=False)
+    try:
+        return {d["dag_id"] for d in json.loads(out.stdout or "[]")}
+    except ValueError:
+        return set()
+
+
+def _wait_run(env: dict[str, str], dag_id: str, run_id: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    state = "queued"
+    while time.monotonic() < deadline:
+        out = _airflow(env, "dags", "list-runs", dag_id, "-o", "json", check=False)
+        try:
+            runs = json.loads(out.stdout or "[]")
+        except ValueError:
+            runs = []
+        for r in runs:
+            if r.get("run_id") == run_id:
+                state = r.get("state") or state
+        if state in ("success", "failed"):
+            return state
+        time.sleep(3)
+    return f"still {state} after {timeout:.0f} s"
+
+
+def _trigger(env: dict[str, str], dag_id: str, logical_date: str | None, run_id: str) -> None:
+    _airflow(env, "dags", "unpause", dag_id)
+    args = ["dags", "trigger", dag_id, "--run-id", run_id]
+    if logical_date:
+        args += ["--logical-date", f"{logical_date}T00:00:00+00:00"]
+    _airflow(env, *args)
+
+
+def _summary(db_url: str) -> list[str]:
+    from sqlalchemy import func, select
+
+    from proactief.ledger import make_engine
+    from proactief.ledger.models import GrantRow, MagdaConsultation, OutboxMessage, SchemeRun
+
+    engine = make_engine(db_url)
+    lines = []
+    with engine.connect() as conn:
+        for run in conn.execute(select(SchemeRun).order_by(SchemeRun.id)).scalars():
+            f = run.figures or {}
+            dec = f.get("decisions", {})
+            granted = f.get("grant", {}).get("granted", 0)
+            lines.append(f"  {run.scheme_id:22} {run.period:9} {run.status:9} selected {f.get('selected', 0):>6}  "
+                         f"eligible {dec.get('eligible', 0):>5}  not {dec.get('not_eligible', 0):>5}  "
+                         f"undetermined {dec.get('undetermined', 0):>4}  granted {granted:>5}"
+                         f"  notices {f.get('notify', {}).get('queued', 0):>5}")
+        grants = conn.execute(select(func.count()).select_from(GrantRow)).scalar_one()
+        outbox = conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+        asked = conn.execute(select(func.count()).select_from(MagdaConsultation)).scalar_one()
+    engine.dispose()
+    lines.append(f"  ledger: {grants} grants, {outbox} outbox messages, {asked} MAGDA consultations in the audit log")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bin/run", description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=3000, help="persons in the synthetic Ghent (default 3000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--home", type=Path, default=PROJECT / "var", help="where everything is kept (var/)")
+    parser.add_argument("--port", type=int, default=8080, help="Airflow UI port (default 8080, or a free one)")
+    parser.add_argument("--exit", action="store_true", help="stop everything after the runs (default: keep the UI up)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for each DAG run")
+    args = parser.parse_args(argv)
+
+    from proactief.ledger import upgrade
+    from proactief.population import generate
+
+    home: Path = args.home.resolve()
+    city_dir = home / "population"
+    if not (city_dir / "manifest.json").exists() or json.loads((city_dir / "manifest.json").read_text()).get(
+            "size") != args.size:
+        _say(f"generating a synthetic Ghent of {args.size} persons in {city_dir}")
+        generate(args.size, args.seed, out=city_dir)
+    dates = json.loads((city_dir / "expected/reference-dates.json").read_text())
+    db_url = os.environ.get("PROACTIEF_DB_URL") or f"sqlite:///{home / 'ledger.sqlite'}"
+    upgrade(db_url)
+    api_port, sim_port, smtp_port = _free_port(args.port), _free_port(8089), _free_port(8025)
+    env = airflow_env(home, db_url=db_url, magda_url=f"http://127.0.0.1:{sim_port}", smtp_port=smtp_port,
+                      api_port=api_port, city_dir=city_dir)
+    (home / "optout-inbox").mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        _say(f"MAGDA simulator on 127.0.0.1:{sim_port} serving {city_dir / 'magda-population.jsonl'}")
+        sim = stack.enter_context(_process(
+            [sys.executable, "-m", "proactief.simulator", "--host", "127.0.0.1", "--port", str(sim_port),
+             "--population", str(city_dir / "magda-population.jsonl")], env, home / "logs/magda-sim.log"))
+        _wait_port(sim_port, 60, "the MAGDA simulator", sim)
+        stack.enter_context(_smtp_sink(smtp_port, home / "mail"))
+        _say("migrating Airflow's metadata database (SQLite) and importing pools")
+        _airflow(env, "db", "migrate")
+        _airflow(env, "pools", "import", str(PROJECT / "airflow/pools.json"))
+        _say(f"starting airflow standalone (UI on http://localhost:{api_port}); log in var/logs/airflow.log")
+        airflow = stack.enter_context(_process(["airflow", "standalone"], env, home / "logs/airflow.log"))
+        _wait_port(api_port, 180, "airflow standalone", airflow)
+        from proactief.schemes import load_all
+
+        scheme_dags = {s.id: s.id.replace("-", "_") for s in load_all().values()}
+        wanted = {SYNC_DAG, *scheme_dags.values()}
+        deadline = time.monotonic() + 180
+        while not wanted <= _dag_ids(env):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"DAGs not parsed within 180 s: missing {sorted(wanted - _dag_ids(env))}")
+            time.sleep(3)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        _say("population sync: import the city's files, register residents in the MAGDA repertorium")
+        _trigger(env, SYNC_DAG, None, f"bin-run-{stamp}")
+        _say(f"  {SYNC_DAG}: {_wait_run(env, SYNC_DAG, f'bin-run-{stamp}', args.timeout)}")
+        for scheme_id, dag_id in scheme_dags.items():
+            _say(f"{dag_id}: run for reference date {dates[scheme_id]}")
+            _trigger(env, dag_id, dates[scheme_id], f"bin-run-{stamp}")
+        for dag_id in scheme_dags.values():
+            _say(f"  {dag_id}: {_wait_run(env, dag_id, f'bin-run-{stamp}', args.timeout)}")
+        _say("what the runs decided and granted (from the ledger):")
+        print("\n".join(_summary(db_url)))
+        password_file = home / "airflow" / "simple_auth_manager_passwords.json.generated"
+        print(f"""
+Where to look:
+  Airflow UI      http://localhost:{api_port}   user admin, password in {password_file}
+                  DAGs → uitpas_kansentarief → the run → Graph: the lifecycle steps as task groups
+                  (select → DQ → MAGDA query mapped over chunks → DQ → decide → DQ + approval gate → grant →
+                  reconcile → notify → report); each task's log shows counts, never a national number.
+  Ledger          {db_url}  (tables scheme_run, decision, benefit_grant, outbox, dq_result, magda_consultation)
+  Alert e-mails   {home / 'mail'}  (one .eml per operator alert)
+  Opt-out         drop a CSV (insz,action,channel,at) in {home / 'optout-inbox'} or run `proactief optout add`
+""", flush=True)
+        if args.exit:
+            return 0
+        _say("running; press Ctrl-C to stop")
+        try:
+            while airflow.poll() is None:
+                time.sleep(2)
+        except KeyboardInterrupt:
+            _say("stopping")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

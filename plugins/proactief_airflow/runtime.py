@@ -1,0 +1,109 @@
+"""What a task needs from its surroundings: the ledger engine, the MAGDA configuration, the run's day.
+
+Called inside task functions only (never at parse time), so connection lookups and heavy imports happen in the
+task process. Configuration, first match wins:
+
+- ledger: env ``PROACTIEF_DB_URL``; else the Airflow connection ``proactief_ledger`` (extra ``sqlalchemy_url``,
+  or host/login/password/port/schema as PostgreSQL via psycopg2).
+- MAGDA: the Airflow connection ``magda_default`` whose extra is a JSON mapping for ``MagdaConfig.from_mapping``;
+  else ``MagdaConfig.from_env()`` (``PROACTIEF_MAGDA_*``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from proactief.magda.config import MagdaConfig
+
+LEDGER_CONN_ID = "proactief_ledger"
+MAGDA_CONN_ID = "magda_default"
+
+
+def _connection(conn_id: str) -> Any | None:
+    """The Airflow connection ``conn_id``, or None when it is not defined."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowRuntimeError
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except (AirflowNotFoundException, AirflowRuntimeError):
+        return None
+
+
+def _url_from_connection(conn: Any) -> str:
+    extra = conn.extra_dejson or {}
+    if extra.get("sqlalchemy_url"):
+        return str(extra["sqlalchemy_url"])
+    from urllib.parse import quote
+
+    auth = ""
+    if conn.login:
+        auth = quote(conn.login, safe="") + (f":{quote(conn.password, safe='')}" if conn.password else "") + "@"
+    port = f":{conn.port}" if conn.port else ""
+    return f"postgresql+psycopg2://{auth}{conn.host or '127.0.0.1'}{port}/{conn.schema or 'proactief'}"
+
+
+def ledger_url() -> str:
+    """The ledger's SQLAlchemy URL (see the module docstring for where it comes from)."""
+    env = os.environ.get("PROACTIEF_DB_URL")
+    if env:
+        return env
+    conn = _connection(LEDGER_CONN_ID)
+    if conn is not None:
+        return _url_from_connection(conn)
+    from proactief.ledger import database_url
+
+    return database_url(None)  # the embedded SQLite default under ./var
+
+
+@contextmanager
+def ledger() -> Iterator[Engine]:
+    """An engine on the ledger for one task, disposed afterwards (a task is a short-lived process)."""
+    from proactief.ledger import make_engine
+
+    engine = make_engine(ledger_url())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def magda_config() -> MagdaConfig:
+    """The MAGDA client configuration: connection ``magda_default`` extra, else ``PROACTIEF_MAGDA_*``."""
+    from proactief.magda.config import MagdaConfig
+
+    conn = _connection(MAGDA_CONN_ID)
+    if conn is not None:
+        extra: Mapping[str, Any] = conn.extra_dejson or {}
+        if extra:
+            return MagdaConfig.from_mapping(extra)
+    return MagdaConfig.from_env()
+
+
+def run_day(context: Mapping[str, Any], timezone: str) -> dt.date:
+    """The calendar day of this DAG run in ``timezone``: the logical date, or ``run_after`` when a manual or
+    asset-triggered run has none. A scheme run's logical date is its reference date (CronTriggerTimetable)."""
+    moment = context.get("logical_date")
+    if moment is None:
+        moment = context["dag_run"].run_after
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def external_id(context: Mapping[str, Any], *suffix: str) -> str:
+    """The ledger key of this Airflow run (``<dag_id>/<run_id>[/suffix]``): a retried task finds its run again."""
+    return "/".join((context["dag"].dag_id, context["run_id"], *suffix))
+
+
+def parse_insz_list(raw: str | None) -> list[str]:
+    """The ``insz`` trigger param (comma-separated) as a list; blanks dropped. Validation is the domain's."""
+    if not raw:
+        return []
+    return [part.strip() for part in raw.split(",") if part.strip()]

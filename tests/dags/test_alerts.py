@@ -1,0 +1,69 @@
+"""Operator alerts go out through a real SMTP server: a failed task (a failed DQ gate included) and a missed
+deadline each produce one e-mail to PROACTIEF_ALERT_EMAIL naming DAG, task and run, with the error summary and a
+link, and no personal data."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+from proactief_airflow.alerts import (
+    DEFAULT_RECIPIENT,
+    deadline_missed,
+    exception_summary,
+    failure_message,
+    notify_operators,
+)
+
+from tests.dags.airflow_env import Sink, message_text
+
+INSZ = "85073003328"
+
+
+def _context(exc: BaseException) -> dict[str, Any]:
+    ti = SimpleNamespace(dag_id="uitpas-kansentarief", task_id="magda_quality.check_magda_results",
+                         run_id="scheduled__2026-11-01T05:00:00+00:00", map_index=-1, try_number=1)
+    return {"ti": ti, "task_instance": ti, "exception": exc, "run_id": ti.run_id}
+
+
+def test_a_failed_dq_gate_emails_the_operators_with_the_summary_and_a_link(smtp: Sink) -> None:
+    exc = AirflowFailException("data-quality gate magda_results failed for run 7: 3 of 40 subjects transient "
+                               "(7.5% > 5.0%)")
+    notify_operators(_context(exc))
+    (msg,) = smtp.messages
+    assert msg["To"] == "ops@proactief.test"
+    assert msg["From"] == "airflow@proactief.test"
+    subject = str(msg["Subject"])
+    assert "uitpas-kansentarief" in subject and "magda_quality.check_magda_results" in subject
+    assert "scheduled__2026-11-01T05:00:00+00:00" in subject
+    body = message_text(msg)
+    assert "AirflowFailException: data-quality gate magda_results failed for run 7" in body
+    assert "/dags/uitpas-kansentarief/runs/scheduled__2026-11-01T05%3A00%3A00%2B00%3A00/tasks/" in body
+
+
+def test_the_message_is_built_without_templates_and_bounded() -> None:
+    subject, body = failure_message(_context(ValueError("{{ params.insz }}\nsecond line " + INSZ)))
+    assert "{{ params.insz }}" in body  # shown literally, never rendered
+    assert INSZ not in body  # only the first line of an exception goes out
+    assert len(exception_summary(RuntimeError("x" * 5000))) <= 501
+
+
+def test_the_default_recipient_is_the_operators_mailbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    from proactief_airflow.alerts import recipients
+
+    monkeypatch.delenv("PROACTIEF_ALERT_EMAIL", raising=False)
+    assert recipients() == [DEFAULT_RECIPIENT] == ["operators@proactief.gent.example"]
+
+
+def test_a_missed_deadline_emails_the_operators(smtp: Sink) -> None:
+    context = {"dag_run": {"dag_id": "uitpas-kansentarief", "dag_run_id": "manual__2026-11-01", "state": "running"},
+               "deadline": {"id": "d1", "deadline_time": "2026-11-01T11:00:00+00:00"}}
+    subject = asyncio.run(deadline_missed(context=context, scheme_title="UiTPAS Gent met kansentarief"))
+    (msg,) = smtp.messages
+    assert str(msg["Subject"]) == subject
+    assert "Deadline gemist" in subject and "uitpas-kansentarief" in subject and "manual__2026-11-01" in subject
+    body = message_text(msg)
+    assert "2026-11-01T11:00:00+00:00" in body and "UiTPAS Gent met kansentarief" in body

@@ -1,0 +1,59 @@
+"""Where tasks get their configuration: the ledger URL and the MAGDA client config (env first, then Airflow
+connections), the run's day in the scheme's timezone, the INSZ trigger param; and the plugin loader leaving the
+glue package alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from types import SimpleNamespace
+
+import pytest
+from proactief_airflow import runtime
+
+from tests.dags.airflow_env import PLUGINS
+
+
+def test_the_ledger_url_comes_from_the_env_before_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_PROACTIEF_LEDGER", json.dumps({
+        "conn_type": "postgres", "host": "db.internal", "port": 5433, "login": "proactief", "password": "p@ss/w",
+        "schema": "ledger"}))
+    monkeypatch.setenv("PROACTIEF_DB_URL", "sqlite:////tmp/x.sqlite")
+    assert runtime.ledger_url() == "sqlite:////tmp/x.sqlite"
+    monkeypatch.delenv("PROACTIEF_DB_URL")
+    assert runtime.ledger_url() == "postgresql+psycopg2://proactief:p%40ss%2Fw@db.internal:5433/ledger"
+    monkeypatch.setenv("AIRFLOW_CONN_PROACTIEF_LEDGER", json.dumps({
+        "conn_type": "generic", "extra": {"sqlalchemy_url": "postgresql+psycopg2://u@h/db"}}))
+    assert runtime.ledger_url() == "postgresql+psycopg2://u@h/db"
+
+
+def test_magda_config_comes_from_the_connection_extra_else_the_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_MAGDA_DEFAULT", raising=False)
+    monkeypatch.setenv("PROACTIEF_MAGDA_BASE_URL", "http://127.0.0.1:9/from-env")
+    assert runtime.magda_config().base_url == "http://127.0.0.1:9/from-env"
+    monkeypatch.setenv("AIRFLOW_CONN_MAGDA_DEFAULT", json.dumps({
+        "conn_type": "generic", "extra": {"base_url": "https://magda.example/", "max_concurrency": "3"}}))
+    config = runtime.magda_config()
+    assert config.base_url == "https://magda.example/" and config.max_concurrency == 3
+
+
+def test_the_run_day_is_the_logical_date_in_the_scheme_timezone() -> None:
+    late = dt.datetime(2026, 10, 31, 23, 30, tzinfo=dt.UTC)  # already 1 November in Ghent
+    assert runtime.run_day({"logical_date": late}, "Europe/Brussels") == dt.date(2026, 11, 1)
+    after = dt.datetime(2026, 11, 30, 4, tzinfo=dt.UTC)
+    asset_run = {"logical_date": None, "dag_run": SimpleNamespace(run_after=after)}
+    assert runtime.run_day(asset_run, "Europe/Brussels") == dt.date(2026, 11, 30)
+
+
+def test_the_insz_param_is_split_on_commas() -> None:
+    assert runtime.parse_insz_list(None) == [] and runtime.parse_insz_list(" ") == []
+    assert runtime.parse_insz_list("85073003328, 90010100123,") == ["85073003328", "90010100123"]
+
+
+def test_the_plugin_loader_skips_the_glue_package() -> None:
+    from airflow._shared.plugins_manager.plugins_manager import _load_plugins_from_plugin_directory
+
+    plugins, errors = _load_plugins_from_plugin_directory(str(PLUGINS))
+    assert errors == {}
+    assert not {"factory", "alerts", "runtime", "assets"} & set(sys.modules)

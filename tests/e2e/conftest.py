@@ -1,0 +1,102 @@
+"""Session fixtures for end-to-end runs: a generated population in a fresh ledger, the MAGDA simulator serving it,
+a local SMTP server and one real Airflow stack (api-server, scheduler with LocalExecutor, dag-processor,
+triggerer) on a fresh PostgreSQL metadata database, all shared by the e2e tests and torn down at the end.
+
+Select with ``pytest -m e2e``; leave out with ``-m "not e2e"``. Size with ``PROACTIEF_E2E_SIZE`` (default 4000:
+the grant step must span more than one commit batch of 500 for the SIGKILL test).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.harness import (
+    REPO,
+    AirflowStack,
+    Population,
+    Service,
+    SmtpSink,
+    airflow_stack,
+    create_database,
+    drop_database,
+    free_port,
+    venv_bin,
+)
+
+E2E_SIZE = int(os.environ.get("PROACTIEF_E2E_SIZE", "4000"))
+E2E_SEED = int(os.environ.get("PROACTIEF_E2E_SEED", "11"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: real Airflow runs (scheduler, LocalExecutor, api-server) — minutes")
+
+
+@pytest.fixture(scope="session")
+def e2e_population(tmp_path_factory: pytest.TempPathFactory) -> Population:
+    from proactief.population import generate
+
+    folder = tmp_path_factory.mktemp("population")
+    generate(E2E_SIZE, E2E_SEED, out=folder)
+    return Population(folder, E2E_SIZE, E2E_SEED)
+
+
+@pytest.fixture(scope="session")
+def e2e_ledger(e2e_population: Population) -> Iterator[str]:
+    """A fresh, migrated ledger database holding the population's city data (resident snapshot, OCMW, schools)."""
+    from proactief.ledger import make_engine, upgrade
+
+    url = create_database("proactief_e2e")
+    try:
+        upgrade(url)
+        from proactief.lifecycle.sync import import_city_data  # noqa: PLC0415 (lands with the lifecycle issue)
+
+        engine = make_engine(url)
+        try:
+            import_city_data(engine, e2e_population.folder)
+        finally:
+            engine.dispose()
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def magda_sim(e2e_population: Population, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The MAGDA simulator serving the population, as a subprocess on a fixed port (``stop()``/``start()`` to
+    take it away and bring it back at the same URL)."""
+    port = free_port()
+    sim = Service("magda-sim", [venv_bin("proactief"), "magda-sim", "--host", "127.0.0.1", "--port", str(port),
+                                "--population", str(e2e_population.store)], tmp_path_factory.mktemp("sim"),
+                  port=port)
+    sim.start()
+    try:
+        sim.wait_for_port(timeout=120)
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture(scope="session")
+def airflow(tmp_path_factory: pytest.TempPathFactory, e2e_ledger: str, magda_sim: Service,
+            smtp_sink: SmtpSink) -> Iterator[AirflowStack]:
+    """One Airflow stack on the repository's dags/ and plugins/, wired to the ledger, the simulator and SMTP."""
+    env = {
+        "PROACTIEF_DB_URL": e2e_ledger,
+        "PROACTIEF_MAGDA_BASE_URL": magda_sim.url,
+        "PROACTIEF_ALERT_EMAIL": "operators@proactief.test",
+    }
+    with airflow_stack(tmp_path_factory.mktemp("airflow_home"), extra_env=env, smtp=smtp_sink,
+                       dags_folder=REPO / "dags", default_pools={"magda": 4}) as stack:
+        yield stack
