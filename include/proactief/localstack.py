@@ -163,7 +163,7 @@ def _summary(db_url: str) -> list[str]:
     engine = make_engine(db_url)
     lines = []
     with engine.connect() as conn:
-        for run in conn.execute(select(SchemeRun).order_by(SchemeRun.id)).scalars():
+        for run in conn.execute(select(SchemeRun.__table__).order_by(SchemeRun.id)):
             f = run.figures or {}
             dec = f.get("decisions", {})
             granted = f.get("grant", {}).get("granted", 0)

@@ -109,8 +109,9 @@ def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]], key
     return max(result.rowcount, 0)
 
 
-def _run(conn: Connection, run_id: int) -> SchemeRun:
-    row = conn.execute(select(SchemeRun).where(SchemeRun.id == run_id)).scalar_one_or_none()
+def _run(conn: Connection, run_id: int) -> Any:
+    # A Core connection returns rows, not ORM objects: select the table's columns (attribute access works).
+    row = conn.execute(select(SchemeRun.__table__).where(SchemeRun.id == run_id)).one_or_none()
     if row is None:
         raise RunNotFound(f"no scheme run {run_id} in the ledger")
     return row
