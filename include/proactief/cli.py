@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -234,50 +235,40 @@ def _checked_insz(insz: str) -> str:
     raise AssertionError  # pragma: no cover - _fail exits
 
 
+Note = Annotated[str | None, typer.Option("--note", help="Free text for the file (no personal data).")]
+RecordedBy = Annotated[
+    str | None, typer.Option("--recorded-by", envvar="USER", help="Who records it (default: $USER).")
+]
+
+
+def _record(action: Callable[..., Any], insz: str, channel: str, note: str | None, recorded_by: str | None,
+            db_url: str | None, done: str) -> None:
+    engine = _ledger(db_url)
+    try:
+        action(engine, _checked_insz(insz), channel=channel, recorded_by=recorded_by, note=note)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"{done} (channel {channel})")
+
+
 @optout_app.command("add")
-def optout_add(
-    insz: Insz,
-    channel: Channel,
-    note: Annotated[str | None, typer.Option("--note", help="Free text for the file (no personal data).")] = None,
-    recorded_by: Annotated[
-        str | None, typer.Option("--recorded-by", envvar="USER", help="Who records it (default: $USER).")
-    ] = None,
-    db_url: DbUrl = None,
-) -> None:
+def optout_add(insz: Insz, channel: Channel, note: Note = None, recorded_by: RecordedBy = None,
+               db_url: DbUrl = None) -> None:
     """Record an objection: stops every query, grant and notice for the person at once."""
     from proactief.lifecycle.optout import record_objection
 
-    engine = _ledger(db_url)
-    try:
-        record_objection(engine, _checked_insz(insz), channel=channel, recorded_by=recorded_by, note=note)
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        engine.dispose()
-    typer.echo(f"objection recorded (channel {channel})")
+    _record(record_objection, insz, channel, note, recorded_by, db_url, "objection recorded")
 
 
 @optout_app.command("withdraw")
-def optout_withdraw(
-    insz: Insz,
-    channel: Channel,
-    note: Annotated[str | None, typer.Option("--note", help="Free text for the file (no personal data).")] = None,
-    recorded_by: Annotated[
-        str | None, typer.Option("--recorded-by", envvar="USER", help="Who records it (default: $USER).")
-    ] = None,
-    db_url: DbUrl = None,
-) -> None:
+def optout_withdraw(insz: Insz, channel: Channel, note: Note = None, recorded_by: RecordedBy = None,
+                    db_url: DbUrl = None) -> None:
     """Record that the person withdrew their objection (the next runs include them again)."""
     from proactief.lifecycle.optout import withdraw_objection
 
-    engine = _ledger(db_url)
-    try:
-        withdraw_objection(engine, _checked_insz(insz), channel=channel, recorded_by=recorded_by, note=note)
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        engine.dispose()
-    typer.echo(f"objection withdrawn (channel {channel})")
+    _record(withdraw_objection, insz, channel, note, recorded_by, db_url, "objection withdrawn")
 
 
 @optout_app.command("status")
