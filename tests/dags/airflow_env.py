@@ -78,7 +78,7 @@ APPROVE = "decision_quality.approve"
 hitl = {}
 
 
-def respond():
+def answer_once():
     # What the Required Actions page does: the api-server's own route function, on this metadata DB.
     from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
     from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
@@ -91,19 +91,30 @@ def respond():
         def get_name(self):
             return "scheme-owner"
 
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id, TaskInstance.task_id == APPROVE,
+                                                TaskInstance.state == "awaiting_input").first()
+        if ti is None:
+            return False
+        detail = session.get(HITLDetail, ti.id)
+        hitl.update(subject=detail.subject, body=detail.body)
+        update_hitl_detail(dag_id=dag_id, dag_run_id=ti.run_id, task_id=APPROVE, map_index=-1,
+                           update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[answer]),
+                           user=User(), session=session)
+        return True
+
+
+def respond():
     while True:
         time.sleep(0.5)
-        with create_session() as session:
-            ti = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id, TaskInstance.task_id == APPROVE,
-                                                    TaskInstance.state == "awaiting_input").first()
-            if ti is None:
-                continue
-            detail = session.get(HITLDetail, ti.id)
-            hitl.update(subject=detail.subject, body=detail.body)
-            update_hitl_detail(dag_id=dag_id, dag_run_id=ti.run_id, task_id=APPROVE, map_index=-1,
-                               update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[answer]),
-                               user=User(), session=session)
-            return
+        try:
+            if answer_once():
+                return
+        except Exception:  # a dead thread would leave dag.test() waiting for input forever: say why, then stop
+            import os, traceback
+            traceback.print_exc()
+            print("RESPOND-ERROR", flush=True)
+            os._exit(3)
 
 
 if answer != "-":
@@ -146,10 +157,16 @@ def dag_test(env: dict[str, str], dag_id: str, logical_date: dt.datetime, conf: 
     """``dag.test()`` in a fresh interpreter; returns the run id, its state, every task instance's state and, when
     ``answer`` ("Approve"/"Reject") is given, the approval request it answered (subject and body).
     ``consume_asset`` names an asset whose events the run gets as its triggering events."""
-    proc = subprocess.run([sys.executable, "-c", _RUNNER, dag_id, logical_date.isoformat(), json.dumps(conf),
-                           answer or "-", str(DAGS), consume_asset or "-"], env=env, capture_output=True, text=True,
-                          timeout=timeout)
     log_file = Path(env["AIRFLOW_HOME"]) / f"dag_test-{dag_id}-{logical_date:%Y%m%dT%H%M}.log"
+    try:
+        proc = subprocess.run([sys.executable, "-c", _RUNNER, dag_id, logical_date.isoformat(), json.dumps(conf),
+                               answer or "-", str(DAGS), consume_asset or "-"], env=env, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        out = "".join(x.decode() if isinstance(x, bytes) else (x or "") for x in (exc.stdout, exc.stderr))
+        log_file.write_text(out)
+        raise AssertionError(f"dag.test of {dag_id} did not finish in {timeout:.0f} s; log: {log_file}\n"
+                             f"{out[-6000:]}") from None
     log_file.write_text(proc.stdout + proc.stderr)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, f"dag.test failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n" \

@@ -257,8 +257,13 @@ def _as_bool(series: pandas.Series) -> pandas.Series:
 
 # -------------------------------------------------------------------------------------------------------- suites
 
-def check_population(frame: pandas.DataFrame) -> DQResult:
-    """Population snapshot before selection: valid, unique INSZ and one reference person per household."""
+def check_population(frame: pandas.DataFrame, *, max_household_anomaly_share: float = 0.005) -> DQResult:
+    """Population snapshot before selection: valid, unique INSZ and one reference person per household.
+
+    A real extract lags the register by some days: a reference person who died last week is still listed beside
+    the successor who already carries position 01. A few such households are normal (MAGDA, not the extract,
+    decides who lives where), so that expectation fails only above ``max_household_anomaly_share`` of the rows;
+    the INSZ expectations tolerate nothing."""
     import pandas as pd
 
     from proactief.insz import is_valid_insz
@@ -284,7 +289,8 @@ def check_population(frame: pandas.DataFrame) -> DQResult:
         _Check("ExpectColumnValuesToBeInSet", {"column": "insz_valid", "value_set": [True]},
                "INSZ has 11 digits but fails the modulo-97 check or has an impossible date"),
         _Check("ExpectColumnValuesToBeUnique", {"column": "insz"}, "INSZ occurs more than once"),
-        _Check("ExpectColumnValuesToBeInSet", {"column": "household_has_one_reference_person", "value_set": [True]},
+        _Check("ExpectColumnValuesToBeInSet", {"column": "household_has_one_reference_person", "value_set": [True],
+                                               "mostly": 1.0 - max_household_anomaly_share},
                "person in a household without exactly one reference person"),
     ]
     statistics = {
