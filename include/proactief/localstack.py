@@ -154,9 +154,10 @@ def _trigger(env: dict[str, str], dag_id: str, logical_date: str | None, run_id:
     _airflow(env, *args)
 
 
-def _summary(db_url: str) -> list[str]:
+def _summary(db_url: str, city_dir: Path) -> list[str]:
     from sqlalchemy import func, select
 
+    from proactief.advice.compare import read_expected
     from proactief.ledger import make_engine
     from proactief.ledger.models import GrantRow, MagdaConsultation, OutboxMessage, SchemeRun
 
@@ -171,12 +172,40 @@ def _summary(db_url: str) -> list[str]:
                          f"eligible {dec.get('eligible', 0):>5}  not {dec.get('not_eligible', 0):>5}  "
                          f"undetermined {dec.get('undetermined', 0):>4}  granted {granted:>5}"
                          f"  notices {f.get('notify', {}).get('queued', 0):>5}")
+        for path in sorted((city_dir / "expected").glob("*.csv")):
+            expected = {i for i, r in read_expected(path).items() if r["decision"] == "eligible"}
+            granted_to = set(conn.scalars(select(GrantRow.insz).where(GrantRow.scheme_id == path.stem)))
+            verdict = "match" if granted_to == expected else (
+                f"DIFFER: {len(expected - granted_to)} expected without a grant, "
+                f"{len(granted_to - expected)} granted but not expected")
+            lines.append(f"  {path.stem:22} grants vs the generator's expected entitlements ({len(expected)}): "
+                         f"{verdict}")
         grants = conn.execute(select(func.count()).select_from(GrantRow)).scalar_one()
         outbox = conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
         asked = conn.execute(select(func.count()).select_from(MagdaConsultation)).scalar_one()
     engine.dispose()
     lines.append(f"  ledger: {grants} grants, {outbox} outbox messages, {asked} MAGDA consultations in the audit log")
     return lines
+
+
+def _local_ledger(home: Path) -> str:
+    """The ledger: database ``proactief`` on the local PostgreSQL (created if missing), else SQLite under ``home``.
+
+    Mapped MAGDA chunks write the ledger concurrently, which PostgreSQL handles and SQLite only serialises."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    server = os.environ.get("PROACTIEF_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+    try:
+        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = 'proactief'")).first() is None:
+                conn.execute(text("CREATE DATABASE proactief"))
+        admin.dispose()
+        return f"{server}/proactief"
+    except OperationalError:
+        _say(f"no PostgreSQL at {server}: the ledger goes to SQLite under {home} (slower, one writer at a time)")
+        return f"sqlite:///{home / 'ledger.sqlite'}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"generating a synthetic Ghent of {args.size} persons in {city_dir}")
         generate(args.size, args.seed, out=city_dir)
     dates = json.loads((city_dir / "expected/reference-dates.json").read_text())
-    db_url = os.environ.get("PROACTIEF_DB_URL") or f"sqlite:///{home / 'ledger.sqlite'}"
+    db_url = os.environ.get("PROACTIEF_DB_URL") or _local_ledger(home)
     upgrade(db_url)
     api_port, sim_port, smtp_port = _free_port(args.port), _free_port(8089), _free_port(8025)
     env = airflow_env(home, db_url=db_url, magda_url=f"http://127.0.0.1:{sim_port}", smtp_port=smtp_port,
@@ -220,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         _wait_port(api_port, 180, "airflow standalone", airflow)
         from proactief.schemes import load_all
 
-        scheme_dags = {s.id: s.id.replace("-", "_") for s in load_all().values()}
+        scheme_dags = {s.id: s.id for s in load_all().values()}  # the factory's dag_id is the scheme id
         wanted = {SYNC_DAG, *scheme_dags.values()}
         deadline = time.monotonic() + 180
         while not wanted <= _dag_ids(env):
@@ -237,12 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         for dag_id in scheme_dags.values():
             _say(f"  {dag_id}: {_wait_run(env, dag_id, f'bin-run-{stamp}', args.timeout)}")
         _say("what the runs decided and granted (from the ledger):")
-        print("\n".join(_summary(db_url)))
+        print("\n".join(_summary(db_url, city_dir)))
         password_file = home / "airflow" / "simple_auth_manager_passwords.json.generated"
         print(f"""
 Where to look:
   Airflow UI      http://localhost:{api_port}   user admin, password in {password_file}
-                  DAGs → uitpas_kansentarief → the run → Graph: the lifecycle steps as task groups
+                  Dags → uitpas-kansentarief → the run → Graph: the lifecycle steps as task groups
                   (select → DQ → MAGDA query mapped over chunks → DQ → decide → DQ + approval gate → grant →
                   reconcile → notify → report); each task's log shows counts, never a national number.
   Ledger          {db_url}  (tables scheme_run, decision, benefit_grant, outbox, dq_result, magda_consultation)

@@ -64,9 +64,20 @@ def ledger_url() -> str:
     return database_url(None)  # the embedded SQLite default under ./var
 
 
+def peak_memory_mib() -> float:
+    """This process's peak resident memory so far (MiB; Linux reports ``ru_maxrss`` in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @contextmanager
 def ledger() -> Iterator[Engine]:
-    """An engine on the ledger for one task, disposed afterwards (a task is a short-lived process)."""
+    """An engine on the ledger for one task, disposed afterwards (a task is a short-lived process).
+
+    On the way out it logs the task process's peak memory: the figure the lifecycle benchmark collects."""
+    import logging
+
     from proactief.ledger import make_engine
 
     engine = make_engine(ledger_url())
@@ -74,6 +85,7 @@ def ledger() -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+        logging.getLogger("proactief.task").info("task peak memory %.0f MiB", peak_memory_mib())
 
 
 def magda_config() -> MagdaConfig:

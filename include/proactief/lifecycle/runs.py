@@ -586,10 +586,13 @@ def finish_run(engine: Engine, run_id: int) -> dict[str, Any]:
 
 def run_in_process(engine: Engine, scheme_id: str, logical_date: dt.date, magda: MagdaConfig, *,
                    external_id: str | None = None, dry_run: bool = False, chunk_size: int = 1000,
-                   subjects: Sequence[str] = (), timings: dict[str, float] | None = None) -> dict[str, Any]:
+                   subjects: Sequence[str] = (), timings: dict[str, float] | None = None,
+                   parallel_chunks: int = 1) -> dict[str, Any]:
     """The whole lifecycle in this process, without Airflow: for the CLI, tests and the benchmark baseline.
-    Stops (raises) on a failed data-quality gate, as the DAG does; a share jump needing approval raises too."""
+    Stops (raises) on a failed data-quality gate, as the DAG does; a share jump needing approval raises too.
+    ``parallel_chunks`` chunks are queried at once (threads), as the DAG's ``magda`` pool runs mapped tasks."""
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     def timed(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
@@ -608,8 +611,12 @@ def run_in_process(engine: Engine, scheme_id: str, logical_date: dt.date, magda:
                    subjects=subjects, chunk_size=chunk_size)
     selected = timed("select", select_population, engine, run_id)
     gate("population")
-    for c in selected["chunks"]:
-        timed("query", query_chunk, engine, run_id, c, magda)
+    def query_all(chunks: Sequence[int]) -> None:
+        with ThreadPoolExecutor(max(1, parallel_chunks)) as pool:
+            for _ in pool.map(lambda c: query_chunk(engine, run_id, c, magda), chunks):
+                pass
+
+    timed("query", query_all, selected["chunks"])
     gate("magda_results")
     timed("decide", decide, engine, run_id)
     gate("decisions")
