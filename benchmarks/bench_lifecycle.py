@@ -12,7 +12,7 @@ then
 It prints wall time per step for both, peak memory per Airflow task (each task logs its process's peak RSS) and
 the Airflow overhead. Targets: whole city (270,000) in <= 5 minutes; Airflow adds <= 50 % over in-process.
 
-    .venv/bin/python benchmarks/bench_lifecycle.py [--size 270000] [--population DIR] [--chunk-size 10000]
+    .venv/bin/python benchmarks/bench_lifecycle.py [--size 270000] [--population DIR] [--chunk-size 5000]
         [--pool 2] [--skip-in-process] [--skip-airflow]
 """
 
@@ -138,7 +138,8 @@ def main() -> int:
     p.add_argument("--size", type=int, default=270_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--population", type=Path, help="a generated population to reuse (else one is generated)")
-    p.add_argument("--chunk-size", type=int, default=10_000)
+    p.add_argument("--chunk-size", type=int, default=5_000,
+                   help="records per mapped MAGDA task (the DAG allows 100..5000)")
     p.add_argument("--pool", type=int, default=2, help="slots of the magda pool = chunks queried at once")
     p.add_argument("--parallelism", type=int, default=4, help="Airflow core.parallelism")
     p.add_argument("--skip-in-process", action="store_true")

@@ -91,6 +91,21 @@ def test_the_imported_city_data_equal_what_the_files_say(ledger: Engine, populat
     assert city.ocmw_available and city.enrolments_available
 
 
+@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
+def test_the_import_copies_with_either_postgresql_driver(pg_url: str, population: Path, driver: str) -> None:
+    """SQLAlchemy 2.1 gives a plain ``postgresql://`` URL to psycopg 3; the ledger may name psycopg2."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_url).set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        result = import_city_data(engine, population)
+        assert result["residents"] == count(engine, Resident) == len(CityFiles.load(population).residents)
+    finally:
+        engine.dispose()
+
+
 def test_a_new_extract_reports_who_joined_and_left_and_keeps_the_registration_flag(
         ledger: Engine, population: Path, tmp_path: Path) -> None:
     import_city_data(ledger, population)

@@ -111,12 +111,19 @@ _CONVERT: dict[str, Callable[[str], Any]] = {
 
 
 def _copy(conn: Connection, table: str, columns: Sequence[str], spool: IO[str]) -> None:
-    """``COPY … FROM STDIN`` inside the connection's open transaction (psycopg2)."""
+    """``COPY … FROM STDIN`` inside the connection's open transaction (psycopg2 or psycopg 3: SQLAlchemy 2.1
+    maps a plain ``postgresql://`` URL to psycopg 3)."""
     spool.seek(0)
     cols = ", ".join(f'"{c}"' for c in columns)
+    sql = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')", spool)
+        if hasattr(cursor, "copy_expert"):
+            cursor.copy_expert(sql, spool)
+        else:
+            with cursor.copy(sql) as copy:
+                while block := spool.read(1 << 16):
+                    copy.write(block)
     finally:
         cursor.close()
 
