@@ -202,7 +202,7 @@ def _summary(db_url: str, city_dir: Path, dates: dict[str, str]) -> list[str]:
             lines.append(f"  {run.scheme_id:22} {run.period:9} {run.status:9} selected {f.get('selected', 0):>6}  "
                          f"eligible {dec.get('eligible', 0):>5}  not {dec.get('not_eligible', 0):>5}  "
                          f"undetermined {dec.get('undetermined', 0):>4}  granted {granted:>5}"
-                         f"  notices {f.get('notify', {}).get('queued', 0):>5}")
+                         f"  notices {f.get('notify', {}).get('queued', 0):>5}{'  (dry run)' if run.dry_run else ''}")
         for path in sorted((city_dir / "expected").glob("*.csv")):
             expected = {i for i, r in read_expected(path).items() if r["decision"] == "eligible"}
             granted_to = set(conn.scalars(select(GrantRow.insz).where(GrantRow.scheme_id == path.stem)))
