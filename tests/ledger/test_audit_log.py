@@ -83,3 +83,47 @@ def test_purge_removes_only_what_is_past_ten_years(engine) -> None:  # type: ign
     assert purge_expired_consultations(engine, date(2026, 11, 28)) == 1
     remaining = consultations_about(engine, SUBJECT)
     assert [r.retain_until for r in remaining] == [date(2030, 2, 28)]
+
+
+def test_concurrent_callers_share_commits_and_each_returns_only_once_its_rows_are_committed(engine) -> None:  # type: ignore[no-untyped-def]
+    """Group commit: 16 threads × 25 single calls land as 400 rows in fewer transactions than calls, and
+    when ``record`` returns, a fresh connection already sees that caller's row."""
+    import threading
+
+    from sqlalchemy import event, func, select
+
+    from proactief.ledger.models import MagdaConsultation
+
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda conn: commits.append(1))
+    sink = LedgerAuditSink(engine)
+    now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    unseen: list[str] = []
+
+    def caller() -> None:
+        for _ in range(25):
+            c = _consultation(SUBJECT, now)
+            sink.record([c])
+            with engine.connect() as conn:
+                if conn.execute(select(func.count()).where(MagdaConsultation.question_ref == c.question_ref)
+                                ).scalar_one() != 1:
+                    unseen.append(c.question_ref)
+
+    threads = [threading.Thread(target=caller) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not unseen
+    assert len(consultations_about(engine, SUBJECT)) == 400
+    assert len(commits) < 400
+
+
+def test_a_failed_write_fails_every_caller_it_carried_and_the_sink_keeps_working(engine) -> None:  # type: ignore[no-untyped-def]
+    sink = LedgerAuditSink(engine)
+    c = _consultation(SUBJECT, datetime(2026, 11, 28, tzinfo=UTC))
+    sink.record([c])
+    with pytest.raises(IntegrityError):
+        sink.record([c])
+    sink.record([_consultation(OTHER, datetime(2026, 11, 28, tzinfo=UTC))])
+    assert len(consultations_about(engine, OTHER)) == 1
