@@ -409,8 +409,11 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
         if run.dry_run:
             return {"granted": 0, "already_granted": 0, "skipped_opted_out": 0, "dry_run": True}
         scheme = load_scheme(run.scheme_id)
+        # Only the two fields grant needs, extracted in the database: the whole advice (with its explanation
+        # trace) of a city's eligible subjects is hundreds of MiB of JSON to move and parse.
         eligible = conn.execute(select(DecisionRow.id, DecisionRow.insz, DecisionRow.tier, DecisionRow.amount,
-                                       DecisionRow.advice)
+                                       DecisionRow.advice["grant_terms"].label("terms"),
+                                       DecisionRow.advice["grant_key"].as_string().label("key"))
                                 .where(DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value)
                                 .order_by(DecisionRow.id)).all()
     granted = already = skipped = 0
@@ -424,8 +427,7 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                 if r.insz in opted:
                     skipped += 1
                     continue
-                terms = r.advice["grant_terms"]
-                key = r.advice["grant_key"]
+                terms, key = r.terms, r.key
                 grants.append({
                     "scheme_id": run.scheme_id, "grant_key": key, "insz": r.insz, "period": run.period,
                     "run_id": run_id, "decision_id": r.id, "system": terms["system"], "tier": r.tier,
@@ -476,9 +478,8 @@ def notify(engine: Engine, run_id: int) -> dict[str, Any]:
         if run.dry_run:
             return {"queued": 0, "skipped_opted_out": 0, "dry_run": True}
         scheme = load_scheme(run.scheme_id)
-        keys = [r.advice.get("grant_key") for r in conn.execute(
-            select(DecisionRow.advice).where(DecisionRow.run_id == run_id,
-                                             DecisionRow.decision == Outcome.ELIGIBLE.value))]
+        keys = list(conn.execute(select(DecisionRow.advice["grant_key"].as_string()).where(
+            DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value)).scalars())
     queued = skipped = 0
     for part in _chunks([k for k in keys if k], _BATCH):
         with engine.begin() as conn:
@@ -570,9 +571,10 @@ def _reconciliation_frame(conn: Connection, run: SchemeRun) -> Any:
 
     rows = []
     if not run.dry_run:
-        decided = conn.execute(select(DecisionRow.insz, DecisionRow.advice).where(
-            DecisionRow.run_id == run.id, DecisionRow.decision == Outcome.ELIGIBLE.value)).all()
-        keys = [r.advice.get("grant_key") for r in decided]
+        decided = conn.execute(select(DecisionRow.insz, DecisionRow.advice["grant_key"].as_string().label("key"))
+                               .where(DecisionRow.run_id == run.id,
+                                      DecisionRow.decision == Outcome.ELIGIBLE.value)).all()
+        keys = [r.key for r in decided]
         counts: Counter[str] = Counter()
         for part in _chunks([k for k in keys if k], 5000):
             counts.update(conn.execute(select(GrantRow.grant_key).where(GrantRow.scheme_id == run.scheme_id,
