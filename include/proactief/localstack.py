@@ -184,7 +184,8 @@ def _latest_tick(home: Path, dag_id: str) -> str | None:
         UTC) else None
 
 
-def _summary(db_url: str, city_dir: Path, dates: dict[str, str]) -> list[str]:
+def _summary(db_url: str, city_dir: Path, dates: dict[str, str], stamp: str) -> list[str]:
+    """This invocation's runs (the ledger keeps earlier ones), then the ledger's grants against the expected."""
     from sqlalchemy import func, select
 
     from proactief.advice.compare import read_expected
@@ -195,7 +196,8 @@ def _summary(db_url: str, city_dir: Path, dates: dict[str, str]) -> list[str]:
     as_of = dates["as_of"]
     lines = []
     with engine.connect() as conn:
-        for run in conn.execute(select(SchemeRun.__table__).order_by(SchemeRun.id)):
+        for run in conn.execute(select(SchemeRun.__table__).where(SchemeRun.external_id.contains(f"/bin-run-{stamp}"))
+                                .order_by(SchemeRun.id)):
             f = run.figures or {}
             dec = f.get("decisions", {})
             granted = f.get("grant", {}).get("granted", 0)
@@ -321,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         for dag_id, run_id in waits:
             _say(f"  {dag_id} {run_id}: {_wait_run(env, dag_id, run_id, args.timeout)}")
         _say("what the runs decided and granted (from the ledger):")
-        print("\n".join(_summary(db_url, city_dir, dates)))
+        print("\n".join(_summary(db_url, city_dir, dates, stamp)))
         password_file = home / "airflow" / "simple_auth_manager_passwords.json.generated"
         print(f"""
 Where to look:
