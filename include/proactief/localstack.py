@@ -28,6 +28,7 @@ __all__ = ["main"]
 
 PROJECT = Path(__file__).resolve().parents[2]
 SYNC_DAG = "population_sync"
+DISPATCH_DAG = "outbox_dispatch"
 
 
 def _say(text: str) -> None:
@@ -56,7 +57,8 @@ def _wait_port(port: int, timeout: float, what: str, proc: subprocess.Popen[Any]
 
 
 def airflow_env(home: Path, *, db_url: str, magda_url: str, smtp_port: int, api_port: int,
-                city_dir: Path) -> dict[str, str]:
+                city_dir: Path, standins_url: str | None = None, citizen_smtp_port: int | None = None
+                ) -> dict[str, str]:
     """The environment every Airflow process of the local stack shares (embedded defaults)."""
     env = dict(os.environ)
     env.update({
@@ -80,7 +82,16 @@ def airflow_env(home: Path, *, db_url: str, magda_url: str, smtp_port: int, api_
         "PROACTIEF_OPTOUT_INBOX": str(home / "optout-inbox"),
         "PROACTIEF_ALERT_EMAIL": "operators@proactief.gent.example",
         "PYTHONUNBUFFERED": "1",
+        # where grants and notices go: stand-ins for UiTPAS and the eBox, files under var/downstream
+        "PROACTIEF_IVAGO_DIR": str(home / "downstream" / "ivago"),
+        "PROACTIEF_SCHOOL_DIR": str(home / "downstream" / "school-billing"),
+        "PROACTIEF_LETTER_DIR": str(home / "downstream" / "letters"),
     })
+    if standins_url:
+        env.update({"PROACTIEF_UITPAS_URL": f"{standins_url}/uitpas", "PROACTIEF_UITPAS_CLIENT_ID": "proactief-gent",
+                    "PROACTIEF_UITPAS_CLIENT_SECRET": "standin-secret", "PROACTIEF_EBOX_URL": f"{standins_url}/ebox"})
+    if citizen_smtp_port:
+        env.update({"PROACTIEF_SMTP_HOST": "127.0.0.1", "PROACTIEF_SMTP_PORT": str(citizen_smtp_port)})
     return env
 
 
@@ -190,7 +201,8 @@ def _summary(db_url: str, city_dir: Path, dates: dict[str, str], stamp: str) -> 
 
     from proactief.advice.compare import read_expected
     from proactief.ledger import make_engine
-    from proactief.ledger.models import GrantRow, MagdaConsultation, OutboxMessage, SchemeRun
+    from proactief.ledger.models import GrantRow, MagdaConsultation, Notice, OutboxMessage, SchemeRun
+    from proactief.lifecycle.outbox import delivery_status
 
     engine = make_engine(db_url)
     as_of = dates["as_of"]
@@ -216,6 +228,13 @@ def _summary(db_url: str, city_dir: Path, dates: dict[str, str], stamp: str) -> 
                             "gives today's address, so persons who moved since D differ; README, design notes)")
             lines.append(f"  {path.stem:22} grants vs the generator's expected entitlements ({len(expected)}): "
                          f"{verdict}")
+        lines.append("  delivery (outbox rows by kind/channel and status, all runs):")
+        for what, by_status in sorted(delivery_status(engine).items()):
+            lines.append(f"    {what:22} " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
+        notices = dict(conn.execute(select(Notice.channel, func.count()).where(Notice.status == "sent")
+                                    .group_by(Notice.channel)).all())
+        lines.append("  notices sent: " + (", ".join(f"{c} {n}" for c, n in sorted(notices.items())) or "none")
+                     + " (a person with several benefits gets one combined message)")
         grants = conn.execute(select(func.count()).select_from(GrantRow)).scalar_one()
         outbox = conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
         asked = conn.execute(select(func.count()).select_from(MagdaConsultation)).scalar_one()
@@ -275,8 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"ledger: {_redacted(db_url)} (migrating)")
     upgrade(db_url)
     api_port, sim_port, smtp_port = _free_port(args.port), _free_port(8089), _free_port(8025)
+    standins_port, citizen_smtp_port = _free_port(8092), _free_port(8026)
     env = airflow_env(home, db_url=db_url, magda_url=f"http://127.0.0.1:{sim_port}", smtp_port=smtp_port,
-                      api_port=api_port, city_dir=city_dir)
+                      api_port=api_port, city_dir=city_dir, standins_url=f"http://127.0.0.1:{standins_port}",
+                      citizen_smtp_port=citizen_smtp_port)
     (home / "optout-inbox").mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         _say(f"MAGDA simulator on 127.0.0.1:{sim_port} serving {city_dir / 'magda-population.jsonl'}")
@@ -285,6 +306,13 @@ def main(argv: list[str] | None = None) -> int:
              "--population", str(city_dir / "magda-population.jsonl")], env, home / "logs/magda-sim.log"))
         _wait_port(sim_port, 60, "the MAGDA simulator", sim)
         stack.enter_context(_smtp_sink(smtp_port, home / "mail"))
+        stack.enter_context(_smtp_sink(citizen_smtp_port, home / "downstream" / "e-mail"))
+        _say(f"downstream stand-ins on 127.0.0.1:{standins_port}: UiTPAS API v4 (/uitpas), eBox (/ebox); "
+             f"citizens' e-mail to an SMTP sink on port {citizen_smtp_port}")
+        standins = stack.enter_context(_process(
+            [sys.executable, "-m", "proactief.standins", "--port", str(standins_port), "--auto-passholders"], env,
+            home / "logs/standins.log"))
+        _wait_port(standins_port, 60, "the downstream stand-ins", standins)
         _say("migrating Airflow's metadata database (SQLite) and importing pools")
         _airflow(env, "db", "migrate")
         _airflow(env, "pools", "import", str(PROJECT / "airflow/pools.json"))
@@ -295,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
 
         schemes = load_all()
         scheme_dags = {s.id: s.id for s in schemes.values()}  # the factory's dag_id is the scheme id
-        wanted = {SYNC_DAG, *scheme_dags.values()}
+        wanted = {SYNC_DAG, DISPATCH_DAG, *scheme_dags.values()}
         deadline = time.monotonic() + 180
         while not wanted <= _dag_ids(env):
             if time.monotonic() > deadline:
@@ -322,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
             _airflow(env, "dags", "unpause", dag_id)
         for dag_id, run_id in waits:
             _say(f"  {dag_id} {run_id}: {_wait_run(env, dag_id, run_id, args.timeout)}")
+        _say("outbox dispatch: deliver the grants (UiTPAS, IVAGO, school billing, LEZ) and send the notices")
+        _trigger(env, DISPATCH_DAG, None, f"bin-run-{stamp}")
+        _airflow(env, "dags", "unpause", DISPATCH_DAG)  # hourly after this; dispatching again sends nothing twice
+        _say(f"  {DISPATCH_DAG}: {_wait_run(env, DISPATCH_DAG, f'bin-run-{stamp}', args.timeout)}")
         _say("what the runs decided and granted (from the ledger):")
         print("\n".join(_summary(db_url, city_dir, dates, stamp)))
         password_file = home / "airflow" / "simple_auth_manager_passwords.json.generated"
@@ -334,6 +366,10 @@ Where to look:
   Ledger          {_redacted(db_url)}
                   tables scheme_run, decision, benefit_grant, outbox, dq_result, magda_consultation (audit log)
   Alert e-mails   {home / 'mail'}  (one .eml per operator alert)
+  Downstream      {home / 'downstream'}: ivago/ (daily voucher files), school-billing/ (export per school
+                  year), letters/ (PDF letters for the print service), e-mail/ (citizens' e-mails, .eml);
+                  UiTPAS and eBox stand-ins: http://127.0.0.1:{standins_port}/uitpas/_standin/state and
+                  http://127.0.0.1:{standins_port}/ebox/_standin/state
   Opt-out         drop a CSV (insz,action,channel,at) in {home / 'optout-inbox'} or run `proactief optout add`
 """, flush=True)
         if args.exit:

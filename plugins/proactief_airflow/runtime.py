@@ -119,3 +119,25 @@ def parse_insz_list(raw: str | None) -> list[str]:
     if not raw:
         return []
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+DELIVERY_CONN_ID = "proactief_delivery"
+
+
+def delivery_config() -> Any:
+    """Where grants and notices go: connection ``proactief_delivery`` (extra: ``DeliveryConfig`` fields), else
+    ``PROACTIEF_*`` (``PROACTIEF_UITPAS_URL``, ``PROACTIEF_SMTP_HOST`` …); the SMTP host falls back to the
+    connection ``smtp_default`` the alerts use, so a local stack needs one SMTP setting."""
+    from proactief.grants.config import DeliveryConfig
+
+    conn = _connection(DELIVERY_CONN_ID)
+    if conn is not None and conn.extra_dejson:
+        return DeliveryConfig.from_mapping(conn.extra_dejson)
+    cfg = DeliveryConfig.from_env()
+    if cfg.smtp_host is None:
+        smtp = _connection("smtp_default")
+        if smtp is not None and smtp.host:
+            from dataclasses import replace
+
+            cfg = replace(cfg, smtp_host=smtp.host, smtp_port=int(smtp.port or 25))
+    return cfg

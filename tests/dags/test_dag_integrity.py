@@ -24,7 +24,8 @@ from proactief_airflow.factory import DEADLINES, MAGDA_POOL
 from proactief.schemes import load_scheme, scheme_ids
 from tests.dags.airflow_env import DAGS, airflow_env, pool_names
 
-OTHER_DAGS = {"population_sync", "opt_out_intake", "magda_mutations", "reevaluate_mutations", "retention"}
+OTHER_DAGS = {"population_sync", "opt_out_intake", "magda_mutations", "reevaluate_mutations", "retention",
+              "outbox_dispatch"}
 EXPECTED_SCHEDULES = {  # the issue: UiTPAS monthly, IVAGO yearly on 1 January, onderwijskorting 1 September, LEZ weekly
     "uitpas-kansentarief": "0 6 1 * *",
     "ivago-tegemoetkoming": "0 6 1 1 *",

@@ -287,7 +287,8 @@ class GrantRow(Base):
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)
     """Attributes for the downstream system (card system, tariff status, plate…)."""
     status: Mapped[str] = mapped_column(String(16))
-    """``granted`` (downstream action queued), ``delivered``, ``revoked``."""
+    """``granted`` (downstream action queued), ``delivered``, ``revoked`` (ended early), ``cancelled`` (the
+    person objected before the downstream system had it)."""
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     retain_until: Mapped[date] = mapped_column(Date, index=True)
 
@@ -305,7 +306,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     grant_id: Mapped[int] = mapped_column(ForeignKey("benefit_grant.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(12))
-    """``grant`` (tell the downstream system) or ``notify`` (tell the citizen)."""
+    """``grant`` (tell the downstream system), ``revoke`` (end it early) or ``notify`` (tell the citizen)."""
     channel: Mapped[str] = mapped_column(String(20))
     """``uitpas``, ``ivago``, ``school-billing``, ``lez`` for grants; ``email``, ``letter``, ``ebox`` for notices."""
     status: Mapped[str] = mapped_column(String(12))
@@ -313,8 +314,36 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
     message_id: Mapped[str] = mapped_column(String(120), unique=True)
-    """Derived from the row (``<outbox id>.<grant key digest>@proactief.gent``): a resend is detectable."""
+    """Derived from the row (``<kind>.<channel>.<grant key digest>@proactief.gent``): a resend is detectable."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """A failed attempt waits until then (back-off); None: due now."""
+    reference: Mapped[str | None] = mapped_column(String(200))
+    """What the downstream system calls the delivery (passholder id, file name, LEZ Referte, notice id)."""
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id", ondelete="SET NULL"), index=True)
+    """The (combined) message that carries this notification."""
+
+
+class Notice(Base):
+    """One message to one person on one channel, carrying every notification the person had pending: several
+    benefits make one combined letter. Its message id is derived from its outbox rows, so a resend after a
+    crash carries the same id."""
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_pending", "status"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(120), unique=True)
+    insz: Mapped[str] = mapped_column(String(11))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))
+    """``pending`` → ``sent``; ``cancelled`` (objection before sending), ``failed`` (gave up)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -280,6 +280,10 @@ def _staged_row(run_id: int, advice: Advice, at: dt.datetime, scheme: Scheme) ->
             "key_parts": [[k, v] for k, v in advice.grant.key_parts],
             "attributes": dict(advice.grant.attributes),
             "vehicle_plate": advice.grant.vehicle_plate,
+            "amounts": {k: str(v) for k, v in advice.amounts.items()},
+            "percentages": {k: str(v) for k, v in advice.percentages.items()},
+            "basis": dict(advice.grant.basis),
+            "sources": list(dict.fromkeys(s.source for s in advice.trace if s.outcome.value in ("true", "false"))),
         }
         if advice.decision is Outcome.ELIGIBLE:
             summary["grant_key"] = _grant_key(scheme, advice.subject, summary["grant_terms"])
@@ -421,6 +425,7 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
     for part in _chunks(eligible, _BATCH):
         with engine.begin() as conn:
             opted = _opted_out(conn, (r.insz for r in part))
+            schools = _institutions(conn, [r.insz for r in part], run.period) if scheme.subject == "child" else {}
             grants, outbox = [], []
             at = _now()
             for r in part:
@@ -433,8 +438,7 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                     "run_id": run_id, "decision_id": r.id, "system": terms["system"], "tier": r.tier,
                     "amount": r.amount, "valid_from": dt.date.fromisoformat(terms["valid_from"]),
                     "valid_until": dt.date.fromisoformat(terms["valid_until"]) if terms["valid_until"] else None,
-                    "terms": {**terms["attributes"], **({"vehicle_plate": terms["vehicle_plate"]}
-                                                        if terms.get("vehicle_plate") else {})},
+                    "terms": _downstream_terms(terms, schools.get(r.insz)),
                     "status": "granted", "granted_at": at, "retain_until": retain})
             new = _insert_ignore(conn, GrantRow.__table__, grants, ("scheme_id", "grant_key"))
             granted += new
@@ -446,11 +450,63 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                 for g in grants:
                     outbox.append(_outbox_row(ids[g["grant_key"]], g["grant_key"], "grant", scheme.grant.system, at))
                 _insert_ignore(conn, OutboxMessage.__table__, outbox, ("grant_id", "kind", "channel"))
+    revoked = _queue_revocations(engine, run, scheme) if scheme.grant.magda_service else 0
     with engine.begin() as conn:
         figures = {"granted": granted, "already_granted": already, "skipped_opted_out": skipped}
+        if scheme.grant.magda_service:
+            figures["revoked"] = revoked
         _set_figures(conn, run_id, "granted", grant=figures)
     log.info("run %s grant: %s", run_id, figures)
     return {**figures, "dry_run": False}
+
+
+def _queue_revocations(engine: Engine, run: Any, scheme: Scheme) -> int:
+    """A registered exemption (LEZ) whose holder is now definitively not eligible ends on D: queue a ``revoke``
+    for the downstream system. Undetermined keeps it (a MAGDA outage must not end anyone's exemption)."""
+    d = run.reference_date
+    with engine.begin() as conn:
+        lost = select(DecisionRow.insz).where(DecisionRow.run_id == run.id,
+                                              DecisionRow.decision == Outcome.NOT_ELIGIBLE.value)
+        rows = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.terms).where(
+            GrantRow.scheme_id == run.scheme_id, GrantRow.status.in_(("granted", "delivered")),
+            GrantRow.insz.in_(lost), GrantRow.valid_from <= d,
+            (GrantRow.valid_until.is_(None)) | (GrantRow.valid_until > d))).all()
+        if not rows:
+            return 0
+        at = _now()
+        for r in rows:
+            if "revoke_from" not in (r.terms or {}):
+                conn.execute(update(GrantRow).where(GrantRow.id == r.id).values(
+                    terms={**(r.terms or {}), "revoke_from": d.isoformat()}))
+        return _insert_ignore(conn, OutboxMessage.__table__,
+                              [_outbox_row(r.id, r.grant_key, "revoke", scheme.grant.system, at) for r in rows],
+                              ("grant_id", "kind", "channel"))
+
+
+def _institutions(conn: Connection, children: Sequence[str], school_year: str) -> dict[str, tuple[str, str]]:
+    """Where each child is enrolled in the school year: the billing system books the discount there."""
+    rows = conn.execute(select(Enrolment.insz, Enrolment.institution_id, Enrolment.institution_name)
+                        .where(Enrolment.insz.in_(list(children)), Enrolment.school_year == school_year)
+                        .order_by(Enrolment.insz, Enrolment.institution_id))
+    out: dict[str, tuple[str, str]] = {}
+    for insz, iid, name in rows:
+        out.setdefault(insz, (iid, name))
+    return out
+
+
+def _downstream_terms(terms: dict[str, Any], school: tuple[str, str] | None) -> dict[str, Any]:
+    """What the downstream system and the letter need of a grant: attributes, plate, amounts, percentages,
+    the counts behind an amount (household size), the school; the sources the decision used (names only)."""
+    out: dict[str, Any] = dict(terms["attributes"])
+    if terms.get("vehicle_plate"):
+        out["vehicle_plate"] = terms["vehicle_plate"]
+    for name in ("amounts", "percentages", "sources"):
+        if terms.get(name):
+            out[name] = terms[name]
+    out.update({k: v for k, v in (terms.get("basis") or {}).items()})
+    if school is not None:
+        out["institution_id"], out["institution_name"] = school
+    return out
 
 
 def _outbox_row(grant_id: int, grant_key: str, kind: str, channel: str, at: dt.datetime) -> dict[str, Any]:
@@ -590,15 +646,18 @@ def _reconciliation_frame(conn: Connection, run: SchemeRun) -> Any:
 
 
 def run_report(engine: Engine, run_id: int) -> dict[str, Any]:
-    """What a scheme owner wants to see of a run: counts per step and DQ status; no personal data."""
+    """What a scheme owner wants to see of a run: counts per step, DQ status, and where its grants and
+    notifications are (``delivery``: outbox rows by kind/channel and status); no personal data."""
     with engine.connect() as conn:
         run = _run(conn, run_id)
         dq = {s: ok for s, ok in conn.execute(select(DQResultRow.step, DQResultRow.success)
                                                .where(DQResultRow.run_id == run_id).order_by(DQResultRow.id))}
-        return {"run_id": run.id, "scheme": run.scheme_id, "period": run.period,
-                "reference_date": run.reference_date.isoformat(), "rule_version": run.rule_version,
-                "dry_run": run.dry_run, "selection": run.selection, "status": run.status,
-                "figures": dict(run.figures or {}), "dq": dq}
+    from proactief.lifecycle.outbox import delivery_status
+
+    return {"run_id": run.id, "scheme": run.scheme_id, "period": run.period,
+            "reference_date": run.reference_date.isoformat(), "rule_version": run.rule_version,
+            "dry_run": run.dry_run, "selection": run.selection, "status": run.status,
+            "figures": dict(run.figures or {}), "dq": dq, "delivery": delivery_status(engine, run_id)}
 
 
 def finish_run(engine: Engine, run_id: int) -> dict[str, Any]:

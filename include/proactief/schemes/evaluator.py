@@ -101,6 +101,8 @@ class GrantTerms:
     vehicle_plate: str | None = None
     renew_before_end_days: int | None = None
     magda_service: str | None = None
+    basis: Mapping[str, int] = field(default_factory=dict)
+    """Counts an amount was looked up by (IVAGO: ``household_size``): the downstream system wants them."""
 
 
 @dataclass(frozen=True)
@@ -501,6 +503,13 @@ def _grant_terms(scheme: Scheme, facts: Facts, on: dt.date, valid_until: dt.date
         "valid_until": valid_until.isoformat() if valid_until else "open",
     }
     renew = scheme.grant.renew_before_end_days
+    basis: dict[str, int] = {}
+    for benefit in (scheme.benefit, *(t.benefit for t in scheme.tiers)):
+        for spec in benefit.amounts:
+            by = scheme.parameters[spec.parameter].by
+            value = facts.value(by) if by else None
+            if by and isinstance(value, int | Decimal) and not isinstance(value, bool):
+                basis[by] = int(value)
     return GrantTerms(
         system=scheme.grant.system,
         valid_from=on,
@@ -510,6 +519,7 @@ def _grant_terms(scheme: Scheme, facts: Facts, on: dt.date, valid_until: dt.date
         vehicle_plate=plate,
         renew_before_end_days=int(scheme.parameter(renew, on)) if renew else None,  # type: ignore[arg-type]
         magda_service=scheme.grant.magda_service,
+        basis=MappingProxyType(basis),
     )
 
 

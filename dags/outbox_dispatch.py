@@ -1,0 +1,72 @@
+"""Outbox dispatch: deliver granted benefits to the systems that pay them out, then tell citizens.
+
+Hourly from 07:00 to 20:00 (Europe/Brussels), after the scheme runs of 06:00, so every benefit a person was
+granted that morning goes out in **one** combined message ("Wat de stad u toekent").
+
+- `deliver_grants`: UiTPAS (kansentarief via the UiTPAS API), IVAGO (daily voucher file), school billing
+  (export per school year), LEZ (MAGDA RegistreerLEZGegevens). Each adapter reads before it writes, so a retry
+  never grants twice.
+- `send_notices`: e-mail (SMTP), letter (PDF for the print service), eBox — only for grants the downstream
+  system has: the letter may not promise what the UiTPAS counter does not know yet. The opt-out is checked again just
+  before sending; the message id is derived from the outbox rows, so a resend is detectable.
+- A downstream outage leaves the rows pending with a back-off: the next hour tries again; nothing is lost.
+  Rows that need a person (rejected, or still failing after 8 attempts) fail `report`, which e-mails the
+  operators (runbook: "Outbox rows failed").
+
+Returns counts per channel only, never personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import DAG, CronTriggerTimetable, task
+from airflow.sdk.exceptions import AirflowFailException
+from proactief_airflow import runtime
+from proactief_airflow.factory import default_args
+
+with DAG(
+    dag_id="outbox_dispatch",
+    description="Deliver grants downstream (UiTPAS, IVAGO, school billing, LEZ) and send the citizens' notices",
+    doc_md=__doc__,
+    schedule=CronTriggerTimetable("0 7-20 * * *", timezone="Europe/Brussels"),
+    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args("Stad Gent – team Proactieve dienstverlening"),
+    tags=["proactief", "outbox", "notify"],
+):
+
+    @task
+    def deliver_grants() -> dict[str, Any]:
+        from proactief.lifecycle.outbox import dispatch_grants
+
+        with runtime.ledger() as engine:
+            adapters = runtime.delivery_config().grant_adapters(magda=runtime.magda_config(), engine=engine)
+            return dispatch_grants(engine, adapters)
+
+    @task
+    def send_notices() -> dict[str, Any]:
+        from proactief.lifecycle.outbox import dispatch_notices
+        from proactief.notify.render import render
+
+        with runtime.ledger() as engine:
+            return dispatch_notices(engine, runtime.delivery_config().notice_channels(), render)
+
+    @task
+    def report(grants: dict[str, Any], notices: dict[str, Any]) -> dict[str, Any]:
+        from proactief.lifecycle.outbox import delivery_status
+
+        with runtime.ledger() as engine:
+            status = delivery_status(engine)
+        new_failures = sum(int(v.get("failed", 0)) for v in (*grants.values(), *notices.values()))
+        if new_failures:
+            raise AirflowFailException(f"{new_failures} outbox rows failed and need a person "
+                                       f"(runbook: 'Outbox rows failed'); status: {status}")
+        return {"grants": grants, "notices": notices, "status": status}
+
+    grants = deliver_grants()
+    notices = send_notices()
+    grants >> notices  # a letter only tells what the downstream system already has
+    report(grants, notices)

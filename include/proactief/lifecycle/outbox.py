@@ -1,0 +1,343 @@
+"""The outbox dispatcher: hand pending grants to their downstream systems and send pending notices.
+
+Exactly once, or detectably twice, by construction:
+
+- A batch of due outbox rows is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL) and stays locked
+  while its adapter delivers it; the outcome is written in the same transaction. A killed dispatcher rolls back,
+  the rows are due again, and the adapters are idempotent by grant key (they read before they write), so the
+  downstream system ends up with the benefit once. Two dispatchers never take the same rows.
+- A transient failure (outage, 5xx, 429) leaves the row ``pending`` with ``attempts`` + 1 and a back-off in
+  ``next_attempt_at``; after ``max_attempts`` it becomes ``failed`` (a person looks; the run report and the
+  dispatch figures show it). A permanent failure is ``failed`` at once. Nothing is ever dropped.
+- Notifications: every pending notification of one person and channel becomes one :class:`Notice` (one combined
+  letter for several benefits), once the downstream system has the grant, whose message id is derived from its outbox rows; a resend after a crash between
+  sending and recording carries the same ``Message-ID``, so the receiving side can tell.
+- The opt-out is checked again in the claiming transaction, just before delivering or sending: an objection that
+  arrived after the grant cancels what was not delivered yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+
+from proactief.grants.base import Delivered, DeliveryError, GrantAdapter, GrantOrder, TransientDeliveryError
+from proactief.ledger.models import GrantRow, Notice, OptOut, OutboxMessage, Resident
+
+if TYPE_CHECKING:
+    from proactief.notify.model import BenefitLine, RenderedNotice
+    from proactief.notify.model import Notice as NoticeData
+
+__all__ = ["NoticeChannel", "backoff", "delivery_status", "dispatch_grants", "dispatch_notices"]
+
+log = logging.getLogger("proactief.outbox")
+
+GRANT_KINDS = ("grant", "revoke")
+MAX_ATTEMPTS = 8
+
+
+class NoticeChannel(Protocol):
+    """E-mail, letter or eBox: ``send`` returns :class:`Delivered` or raises :class:`DeliveryError`."""
+
+    name: str
+
+    def send(self, notice: NoticeData, rendered: RenderedNotice) -> Delivered: ...
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> dt.timedelta:
+    """How long a row waits after its ``attempts``-th failure: 1, 2, 4 … minutes, at most 6 hours, at least
+    what the downstream system asked for (``Retry-After``)."""
+    seconds = min(60 * 2 ** max(attempts - 1, 0), 6 * 3600)
+    return dt.timedelta(seconds=max(seconds, retry_after or 0))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _due(now: dt.datetime) -> Any:
+    return or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)
+
+
+def _locking(conn: Connection, stmt: Any) -> Any:
+    return stmt.with_for_update(skip_locked=True, of=OutboxMessage) if conn.dialect.name == "postgresql" else stmt
+
+
+def _opted_out(conn: Connection, people: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    people = list(dict.fromkeys(people))
+    for i in range(0, len(people), 5000):
+        out.update(conn.execute(select(OptOut.insz).where(OptOut.active.is_(True),
+                                                          OptOut.insz.in_(people[i:i + 5000]))).scalars())
+    return out
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _order(row: Any) -> GrantOrder:
+    revoke_from = None
+    if row.kind == "revoke":
+        revoke_from = dt.date.fromisoformat(str((row.terms or {}).get("revoke_from") or row.valid_until))
+    return GrantOrder(outbox_id=row.outbox_id, message_id=row.message_id, kind=row.kind, grant_id=row.grant_id,
+                      scheme_id=row.scheme_id, grant_key=row.grant_key, insz=row.insz, period=row.period,
+                      tier=row.tier, amount=_decimal(row.amount), valid_from=row.valid_from,
+                      valid_until=row.valid_until, terms=dict(row.terms or {}), revoke_from=revoke_from)
+
+
+def _record(conn: Connection, outbox_id: int, attempts: int, outcome: Delivered | DeliveryError,
+            now: dt.datetime, max_attempts: int) -> str:
+    """Write one delivery outcome; returns the figure it counts as."""
+    if isinstance(outcome, Delivered):
+        conn.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(
+            status="sent", attempts=attempts + 1, sent_at=now, reference=outcome.reference[:200],
+            last_error=None, next_attempt_at=None))
+        return "already" if outcome.already else "delivered"
+    give_up = not outcome.transient or attempts + 1 >= max_attempts
+    retry_after = outcome.retry_after if isinstance(outcome, TransientDeliveryError) else None
+    conn.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(
+        status="failed" if give_up else "pending", attempts=attempts + 1, last_error=_error_text(outcome),
+        next_attempt_at=None if give_up else now + backoff(attempts + 1, retry_after)))
+    return "failed" if give_up else "retry"
+
+
+def dispatch_grants(engine: Engine, adapters: Mapping[str, GrantAdapter], *, batch: int = 200,
+                    max_attempts: int = MAX_ATTEMPTS, now: Callable[[], dt.datetime] = _now) -> dict[str, Any]:
+    """Deliver every due grant/revoke outbox row to its channel's adapter. Returns counts per channel.
+
+    A channel whose whole batch failed transiently is left for the next dispatch (the system is down: do not
+    hammer it); a channel without an adapter is reported as ``no_adapter`` and its rows stay pending."""
+    figures: dict[str, Counter[str]] = defaultdict(Counter)
+    with engine.connect() as conn:
+        channels = list(conn.execute(select(OutboxMessage.channel).where(
+            OutboxMessage.kind.in_(GRANT_KINDS), OutboxMessage.status == "pending").distinct()).scalars())
+    for channel in sorted(channels):
+        adapter = adapters.get(channel)
+        if adapter is None:
+            with engine.connect() as conn:
+                figures[channel]["no_adapter"] = int(conn.execute(select(func.count()).select_from(OutboxMessage)
+                                                     .where(OutboxMessage.kind.in_(GRANT_KINDS),
+                                                            OutboxMessage.channel == channel,
+                                                            OutboxMessage.status == "pending")).scalar_one())
+            continue
+        while True:
+            with engine.begin() as conn:
+                at = now()
+                rows = conn.execute(_locking(conn, select(
+                    OutboxMessage.id.label("outbox_id"), OutboxMessage.message_id, OutboxMessage.kind,
+                    OutboxMessage.attempts, GrantRow.id.label("grant_id"), GrantRow.scheme_id, GrantRow.grant_key,
+                    GrantRow.insz, GrantRow.period, GrantRow.tier, GrantRow.amount, GrantRow.valid_from,
+                    GrantRow.valid_until, GrantRow.terms)
+                    .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
+                    .where(OutboxMessage.kind.in_(GRANT_KINDS), OutboxMessage.channel == channel,
+                           OutboxMessage.status == "pending", _due(at))
+                    .order_by(OutboxMessage.id).limit(batch))).all()
+                if not rows:
+                    break
+                opted = _opted_out(conn, [r.insz for r in rows])
+                cancelled = [r for r in rows if r.insz in opted and r.kind == "grant"]
+                if cancelled:
+                    _cancel_grants(conn, cancelled, at)
+                    figures[channel]["cancelled_opted_out"] += len(cancelled)
+                todo = [r for r in rows if not (r.insz in opted and r.kind == "grant")]
+                outcomes = adapter.deliver([_order(r) for r in todo]) if todo else []
+                if len(outcomes) != len(todo):
+                    raise RuntimeError(f"adapter {channel} answered {len(outcomes)} of {len(todo)} orders")
+                counted: Counter[str] = Counter()
+                for r, outcome in zip(todo, outcomes, strict=True):
+                    counted[_record(conn, r.outbox_id, r.attempts, outcome, at, max_attempts)] += 1
+                    if isinstance(outcome, Delivered):
+                        conn.execute(update(GrantRow).where(GrantRow.id == r.grant_id).values(
+                            status="delivered" if r.kind == "grant" else "revoked"))
+                figures[channel].update(counted)
+            if todo and counted["retry"] == len(todo):
+                log.warning("%s: every order of a batch failed transiently; the rest waits for the next dispatch",
+                            channel)
+                break
+    result = {c: dict(v) for c, v in figures.items()}
+    log.info("grant dispatch: %s", result)
+    return result
+
+
+def _cancel_grants(conn: Connection, rows: Sequence[Any], at: dt.datetime) -> None:
+    """The person objected before the downstream system had the grant: cancel it, and its notification."""
+    ids = [r.grant_id for r in rows]
+    conn.execute(update(OutboxMessage).where(OutboxMessage.grant_id.in_(ids), OutboxMessage.status == "pending")
+                 .values(status="cancelled", last_error="opted out before delivery"))
+    conn.execute(update(GrantRow).where(GrantRow.id.in_(ids)).values(status="cancelled"))
+
+
+# ------------------------------------------------------------------------------------------ notices
+
+
+def _notice_message_id(channel: str, message_ids: Sequence[str]) -> str:
+    digest = hashlib.sha256("|".join(sorted(message_ids)).encode()).hexdigest()[:24]
+    return f"notice.{channel}.{digest}@proactief.gent"
+
+
+def _gather(engine: Engine, now: dt.datetime) -> Counter[str]:
+    """Group pending notifications not yet in a notice into one notice per person and channel. Only grants the
+    downstream system has (``delivered``): the letter may not promise what the UiTPAS counter does not know."""
+    figures: Counter[str] = Counter()
+    with engine.begin() as conn:
+        rows = conn.execute(_locking(conn, select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.message_id,
+                                                  OutboxMessage.grant_id, GrantRow.insz)
+                                     .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
+                                     .where(OutboxMessage.kind == "notify", OutboxMessage.status == "pending",
+                                            OutboxMessage.notice_id.is_(None), GrantRow.status == "delivered")
+                                     .order_by(OutboxMessage.id))).all()
+        if not rows:
+            return figures
+        opted = _opted_out(conn, [r.insz for r in rows])
+        gone = [r.id for r in rows if r.insz in opted]
+        if gone:
+            conn.execute(update(OutboxMessage).where(OutboxMessage.id.in_(gone)).values(
+                status="cancelled", last_error="opted out before sending"))
+            figures["cancelled_opted_out"] += len(gone)
+        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for r in rows:
+            if r.insz not in opted:
+                groups[(r.insz, r.channel)].append(r)
+        for (insz, channel), members in groups.items():
+            message_id = _notice_message_id(channel, [m.message_id for m in members])
+            notice_id = conn.execute(Notice.__table__.insert().values(
+                message_id=message_id, insz=insz, channel=channel, status="pending", attempts=0,
+                created_at=now)).inserted_primary_key[0]
+            conn.execute(update(OutboxMessage).where(OutboxMessage.id.in_([m.id for m in members]))
+                         .values(notice_id=notice_id))
+            figures["notices"] += 1
+            figures["combined"] += len(members) > 1
+    return figures
+
+
+def _benefit_line(g: Any) -> BenefitLine:
+    from proactief.notify.model import BenefitLine
+
+    terms = dict(g.terms or {})
+    return BenefitLine(
+        scheme_id=g.scheme_id, tier=g.tier, period=g.period, valid_from=g.valid_from, valid_until=g.valid_until,
+        amount=_decimal(g.amount),
+        amounts={k: Decimal(str(v)) for k, v in (terms.get("amounts") or {}).items()},
+        percentages={k: Decimal(str(v)) for k, v in (terms.get("percentages") or {}).items()},
+        vehicle_plate=terms.get("vehicle_plate"), institution_name=terms.get("institution_name"),
+        sources=tuple(terms.get("sources") or ()))
+
+
+def dispatch_notices(engine: Engine, channels: Mapping[str, NoticeChannel],
+                     render: Callable[[NoticeData], RenderedNotice], *, batch: int = 100,
+                     max_attempts: int = MAX_ATTEMPTS, now: Callable[[], dt.datetime] = _now) -> dict[str, Any]:
+    """Combine pending notifications into notices and send the due ones. Returns counts per channel."""
+    from proactief.notify.model import Notice as NoticeData
+
+    figures: dict[str, Counter[str]] = defaultdict(Counter)
+    figures["all"].update(_gather(engine, now()))
+    stalled: set[str] = set()
+    while True:
+        with engine.begin() as conn:
+            at = now()
+            stmt = select(Notice.id, Notice.message_id, Notice.insz, Notice.channel, Notice.attempts).where(
+                Notice.status == "pending",
+                or_(Notice.next_attempt_at.is_(None), Notice.next_attempt_at <= at),
+                Notice.channel.in_([c for c in channels if c not in stalled])).order_by(Notice.id).limit(batch)
+            if conn.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            notices = conn.execute(stmt).all()
+            if not notices:
+                break
+            opted = _opted_out(conn, [n.insz for n in notices])
+            people = {r.insz: (r.email, r.address_line) for r in conn.execute(
+                select(Resident.insz, Resident.email, Resident.address_line)
+                .where(Resident.insz.in_([n.insz for n in notices])))}
+            grants: dict[int, list[Any]] = defaultdict(list)
+            for g in conn.execute(select(OutboxMessage.notice_id, GrantRow.scheme_id, GrantRow.tier,
+                                         GrantRow.period, GrantRow.valid_from, GrantRow.valid_until,
+                                         GrantRow.amount, GrantRow.terms)
+                                  .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
+                                  .where(OutboxMessage.notice_id.in_([n.id for n in notices]),
+                                         OutboxMessage.status == "pending")
+                                  .order_by(GrantRow.scheme_id, GrantRow.id)):
+                grants[g.notice_id].append(g)
+            transient = Counter[str]()
+            for n in notices:
+                if n.insz in opted or not grants.get(n.id):
+                    _close_notice(conn, n.id, "cancelled", at, error="opted out before sending")
+                    figures[n.channel]["cancelled_opted_out"] += 1
+                    continue
+                email, address = people.get(n.insz, (None, None))
+                data = NoticeData(message_id=n.message_id, channel=n.channel, insz=n.insz, email=email,
+                                  address_line=address, sent_on=at.date(),
+                                  benefits=tuple(_benefit_line(g) for g in grants[n.id]))
+                try:
+                    outcome: Delivered | DeliveryError = channels[n.channel].send(data, render(data))
+                except DeliveryError as exc:
+                    outcome = exc
+                figure = _record_notice(conn, n, outcome, at, max_attempts)
+                figures[n.channel][figure] += 1
+                if figure == "retry":
+                    transient[n.channel] += 1
+            for channel, count in transient.items():
+                if count == sum(1 for n in notices if n.channel == channel):
+                    stalled.add(channel)  # down: leave the rest for the next dispatch
+                    log.warning("%s: every notice of a batch failed transiently; the rest waits", channel)
+    result = {c: dict(v) for c, v in figures.items() if v}
+    log.info("notice dispatch: %s", result)
+    return result
+
+
+def _close_notice(conn: Connection, notice_id: int, status: str, at: dt.datetime, *, error: str | None = None,
+                  reference: str | None = None) -> None:
+    values: dict[str, Any] = {"status": status, "last_error": error, "next_attempt_at": None}
+    if status == "sent":
+        values.update(sent_at=at, reference=reference)
+    conn.execute(update(Notice).where(Notice.id == notice_id).values(**values))
+    rows: dict[str, Any] = {"status": status, "last_error": error}
+    if status == "sent":
+        rows.update(sent_at=at, reference=reference)
+    conn.execute(update(OutboxMessage).where(OutboxMessage.notice_id == notice_id,
+                                             OutboxMessage.status == "pending").values(**rows))
+
+
+def _record_notice(conn: Connection, n: Any, outcome: Delivered | DeliveryError, at: dt.datetime,
+                   max_attempts: int) -> str:
+    attempts = n.attempts + 1
+    conn.execute(update(Notice).where(Notice.id == n.id).values(attempts=attempts))
+    conn.execute(update(OutboxMessage).where(OutboxMessage.notice_id == n.id, OutboxMessage.status == "pending")
+                 .values(attempts=OutboxMessage.attempts + 1))
+    if isinstance(outcome, Delivered):
+        _close_notice(conn, n.id, "sent", at, reference=outcome.reference[:200])
+        return "already" if outcome.already else "sent"
+    if not outcome.transient or attempts >= max_attempts:
+        _close_notice(conn, n.id, "failed", at, error=_error_text(outcome))
+        return "failed"
+    retry_after = outcome.retry_after if isinstance(outcome, TransientDeliveryError) else None
+    conn.execute(update(Notice).where(Notice.id == n.id).values(
+        last_error=_error_text(outcome), next_attempt_at=at + backoff(attempts, retry_after)))
+    return "retry"
+
+
+# ------------------------------------------------------------------------------------------ reporting
+
+
+def delivery_status(engine: Engine, run_id: int | None = None) -> dict[str, dict[str, int]]:
+    """Outbox rows by ``kind/channel`` and status (of one run's grants, or all): what is still on its way."""
+    with engine.connect() as conn:
+        stmt = (select(OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.status, func.count())
+                .group_by(OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.status))
+        if run_id is not None:
+            stmt = stmt.join(GrantRow, and_(GrantRow.id == OutboxMessage.grant_id, GrantRow.run_id == run_id))
+        out: dict[str, dict[str, int]] = defaultdict(dict)
+        for kind, channel, status, count in conn.execute(stmt):
+            out[f"{kind}/{channel}"][status] = int(count)
+    return dict(out)

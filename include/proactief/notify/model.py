@@ -1,0 +1,60 @@
+"""What a notice says, as data: filled from the ledger by the dispatcher, rendered by ``notify.render``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+__all__ = ["BenefitLine", "Channel", "Notice", "RenderedNotice"]
+
+Channel = Literal["email", "letter", "ebox"]
+
+
+@dataclass(frozen=True)
+class BenefitLine:
+    """One granted benefit, as the letter explains it."""
+
+    scheme_id: str
+    """``uitpas-kansentarief``, ``ivago-tegemoetkoming``, ``onderwijskorting``, ``lez-vrijstelling``."""
+    tier: str | None
+    """Onderwijskorting: ``leefloon``, ``inkomen-laag``, ``inkomen-midden``; else None."""
+    period: str
+    valid_from: dt.date
+    valid_until: dt.date | None
+    amount: Decimal | None = None
+    amounts: Mapping[str, Decimal] = field(default_factory=dict)
+    """IVAGO: ``waardebon``, ``inzamelkrediet`` (EUR)."""
+    percentages: Mapping[str, Decimal] = field(default_factory=dict)
+    """UiTPAS: ``korting``; onderwijskorting: ``opvang``, ``maaltijden``."""
+    vehicle_plate: str | None = None
+    """LEZ: the plate the exemption is for."""
+    institution_name: str | None = None
+    """Onderwijskorting: the school or childcare the child is enrolled in."""
+    sources: tuple[str, ...] = ()
+    """Names of the data sources the decision used (``Rijksregister – GeefPersoon``…), never values."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to one person on one channel."""
+
+    message_id: str
+    """Stable, derived from the outbox rows: a resend carries the same id, so it is detectable."""
+    channel: Channel
+    insz: str = field(repr=False)
+    """Addresses the eBox only; no template prints it."""
+    email: str | None
+    address_line: str | None
+    """``Straat nr, 9000 Gent``: the city's address for a letter."""
+    sent_on: dt.date
+    benefits: tuple[BenefitLine, ...]
+
+
+@dataclass(frozen=True)
+class RenderedNotice:
+    subject: str
+    text: str
+    html: str

@@ -1,0 +1,208 @@
+"""What the citizen reads: every scheme and tier renders, strictly, in plain Dutch, and never shows the INSZ."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from jinja2 import StrictUndefined, UndefinedError
+
+from proactief.grants.base import PermanentDeliveryError
+from proactief.notify.model import Notice, RenderedNotice
+from proactief.notify.render import (
+    TEMPLATES_DIR,
+    RenderError,
+    environment,
+    format_date,
+    format_euro,
+    format_percent,
+    render,
+    scheme_template,
+)
+from proactief.schemes import load_all
+from tests.notify.notices import (
+    CASES,
+    CHANNELS,
+    COMBINED,
+    INSZ,
+    INSZ_DOTTED,
+    MESSAGE_ID,
+    SCHOOL,
+    TIER_PERCENTAGES,
+    assert_no_insz,
+    facts,
+    ivago,
+    lez,
+    notice,
+    on_channel,
+    onderwijs,
+    uitpas,
+)
+
+# ---------------------------------------------------------------- every template, every tier, every channel
+
+
+def test_every_scheme_has_subject_text_and_html_partials_named_after_its_notification_template():
+    for scheme in load_all().values():
+        name = scheme.notification.template
+        assert scheme_template(scheme.id) == name
+        for suffix in (".onderwerp.txt.j2", ".txt.j2", ".html.j2"):
+            assert (TEMPLATES_DIR / f"{name}{suffix}").is_file(), f"{name}{suffix}"
+
+
+def test_onderwijskorting_templates_cover_every_tier_of_the_scheme():
+    tiers = {t.id for t in load_all()["onderwijskorting"].tiers}
+    assert tiers == set(TIER_PERCENTAGES)
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("case", CASES)
+def test_every_scheme_and_tier_renders_on_every_channel_with_its_facts_and_without_the_insz(case, channel):
+    n = on_channel(notice(*CASES[case]), channel)
+    r = render(n)
+    assert isinstance(r, RenderedNotice)
+    assert r.subject.startswith("Wat de stad u toekent: ")
+    assert r.text.startswith("Beste Gentenaar\n")
+    assert "<p>Beste Gentenaar</p>" in r.html
+    for line in n.benefits:
+        title = load_all()[line.scheme_id].title
+        assert title in r.text and title in r.html
+        for fact in facts(line):
+            assert fact in r.text, fact
+            assert fact in r.html.replace("<strong>", "").replace("</strong>", ""), fact
+    assert "U hoeft er niets voor te doen." in r.text
+    assert "artikel 21 van de AVG" in r.text and "09 210 10 10" in r.text
+    assert "bezwaar indienen" in r.text and "uiterlijk op 14 februari 2027" in r.text
+    assert n.message_id in r.text and n.message_id in r.html
+    assert_no_insz(r.subject, r.text, r.html)
+    assert "bewoner@example.org" not in r.text + r.html, "the e-mail address is not content"
+
+
+def test_a_person_with_four_benefits_gets_one_message_listing_all_of_them_in_order():
+    r = render(notice(*COMBINED["alle-vier"]))
+    assert r.subject == "Wat de stad u toekent: vier voordelen"
+    assert "automatisch vier voordelen" in r.text
+    headings = re.findall(r"^(\d)\. (.+)\n-+$", r.text, flags=re.M)
+    assert [h[0] for h in headings] == ["1", "2", "3", "4"]
+    assert [h[1] for h in headings] == [load_all()[b.scheme_id].title for b in COMBINED["alle-vier"]]
+    assert r.text.count("Wilt u niet dat we uw gegevens hiervoor gebruiken?") == 1
+    assert r.text.count("Bent u het niet eens met een beslissing?") == 1
+
+
+def test_subject_names_one_or_two_benefits_and_counts_more():
+    assert render(notice(uitpas())).subject == "Wat de stad u toekent: kansentarief op uw UiTPAS"
+    assert render(notice(uitpas(), ivago())).subject == (
+        "Wat de stad u toekent: kansentarief op uw UiTPAS en waardebon voor huisvuilzakken")
+    assert render(notice(uitpas(), ivago(), lez())).subject == "Wat de stad u toekent: drie voordelen"
+
+
+def test_each_block_names_the_scheme_owner_department_and_contact_from_the_yaml():
+    schemes = load_all()
+    r = render(notice(*COMBINED["alle-vier"]))
+    for scheme in schemes.values():
+        assert scheme.owner.department in r.text and scheme.owner.contact in r.text
+        assert f'href="mailto:{scheme.owner.contact}"' in r.html
+
+
+@pytest.mark.parametrize("tier", TIER_PERCENTAGES)
+def test_onderwijskorting_says_the_tier_title_and_both_discounts(tier):
+    r = render(notice(onderwijs(tier)))
+    title = {t.id: t.title for t in load_all()["onderwijskorting"].tiers}[tier]
+    assert f"Waarom? {title}." in r.text
+    expected = {
+        "leefloon": ["- Opvang: gratis (100% korting)", "- Maaltijden: 80% korting"],
+        "inkomen-laag": ["- Opvang: 50% korting", "- Maaltijden: 25% korting"],
+        "inkomen-midden": ["- Opvang: 50% korting", "- Maaltijden: geen korting"],
+    }[tier]
+    for line in expected:
+        assert line in r.text
+
+
+def test_uitpas_says_the_percentage_until_valid_until():
+    r = render(notice(replace(uitpas(), valid_until=dt.date(2027, 6, 30))))
+    assert "80% korting" in r.text and "tot en met 30 juni 2027" in r.text
+
+
+def test_open_ended_benefit_says_from_when_only():
+    r = render(notice(replace(lez(), valid_until=None)))
+    assert "De vrijstelling geldt vanaf 11 januari 2027." in r.text
+    assert "tot en met" not in r.text.split("Welke gegevens")[0]
+
+
+# ---------------------------------------------------------------- strictness
+
+
+def test_environment_is_strict_and_autoescapes_html_only():
+    env = environment()
+    assert env.undefined is StrictUndefined
+    with pytest.raises(UndefinedError):
+        env.from_string("{{ nergens }}").render()
+    assert env.autoescape("bericht/html.html.j2") is True
+    assert env.autoescape("bericht/tekst.txt.j2") is False
+
+
+@pytest.mark.parametrize(
+    ("line", "missing"),
+    [
+        (replace(ivago(), amounts={"waardebon": Decimal("42")}), "inzamelkrediet"),
+        (replace(uitpas(), percentages={}), "korting"),
+        (replace(onderwijs(), percentages={"opvang": Decimal("100")}), "maaltijden"),
+        (replace(lez(), vehicle_plate=None), "vehicle_plate"),
+    ],
+)
+def test_a_benefit_missing_a_value_its_template_needs_fails_to_render(line, missing):
+    with pytest.raises(RenderError, match=missing) as err:
+        render(notice(line))
+    assert isinstance(err.value.__cause__, UndefinedError), "StrictUndefined caught it"
+
+
+def test_a_render_failure_is_a_permanent_delivery_error_so_the_dispatcher_records_it_per_notice():
+    with pytest.raises(PermanentDeliveryError):
+        render(notice(replace(uitpas(), percentages={})))
+
+
+def test_unknown_tier_unknown_scheme_no_sources_and_no_benefits_are_refused():
+    with pytest.raises(RenderError, match="unknown tier"):
+        render(notice(replace(onderwijs(), tier="inkomen-hoog")))
+    with pytest.raises(RenderError, match="no scheme definition"):
+        render(notice(replace(uitpas(), scheme_id="gratis-fiets")))
+    with pytest.raises(RenderError, match="no data sources"):
+        render(notice(replace(uitpas(), sources=())))
+    with pytest.raises(RenderError, match="no benefits"):
+        render(Notice(MESSAGE_ID, "email", INSZ, None, None, dt.date(2027, 1, 1), ()))
+
+
+def test_html_escapes_data_and_text_keeps_it_as_is():
+    r = render(notice(onderwijs(institution="School <De Boom> & Co")))
+    assert "School &lt;De Boom&gt; &amp; Co" in r.html and "<De Boom>" not in r.html
+    assert "School <De Boom> & Co" in r.text
+
+
+def test_an_insz_that_reached_the_data_is_caught_before_sending():
+    leaked = replace(uitpas(), sources=(f"Rijksregister – {INSZ_DOTTED}",))
+    with pytest.raises(RenderError, match="contains the INSZ") as err:
+        render(notice(leaked))
+    assert INSZ not in str(err.value) and INSZ_DOTTED not in str(err.value)
+
+
+# ---------------------------------------------------------------- Belgian-Dutch formatting
+
+
+def test_formats_euro_date_and_percentage_belgian_style():
+    assert format_euro(Decimal("42")) == "€ 42,00"
+    assert format_euro(Decimal("58.5")) == "€ 58,50"
+    assert format_euro(Decimal("1234.565")) == "€ 1.234,57"
+    assert format_date(dt.date(2027, 1, 1)) == "1 januari 2027"
+    assert format_date(dt.date(2026, 8, 31)) == "31 augustus 2026"
+    assert format_percent(Decimal("80")) == "80%"
+    assert format_percent(Decimal("80.00")) == "80%"
+    assert format_percent(Decimal("12.5")) == "12,5%"
+
+
+def test_school_name_is_optional_and_then_the_block_speaks_of_the_city_school():
+    r = render(notice(onderwijs(institution=None)))
+    assert SCHOOL not in r.text
+    assert "de stedelijke school of kinderopvang" in r.text
