@@ -9,9 +9,10 @@ Exactly once, or detectably twice, by construction:
 - A transient failure (outage, 5xx, 429) leaves the row ``pending`` with ``attempts`` + 1 and a back-off in
   ``next_attempt_at``; after ``max_attempts`` it becomes ``failed`` (a person looks; the run report and the
   dispatch figures show it). A permanent failure is ``failed`` at once. Nothing is ever dropped.
-- Notifications: every pending notification of one person and channel becomes one :class:`Notice` (one combined
-  letter for several benefits), once the downstream system has the grant, whose message id is derived from its outbox rows; a resend after a crash between
-  sending and recording carries the same ``Message-ID``, so the receiving side can tell.
+- Notifications: once the downstream system has the grant, every pending notification of one person and channel
+  becomes one :class:`Notice` (one combined letter for several benefits), whose message id is derived from its
+  outbox rows; a resend after a crash between sending and recording carries the same ``Message-ID``, so the
+  receiving side can tell.
 - The opt-out is checked again in the claiming transaction, just before delivering or sending: an objection that
   arrived after the grant cancels what was not delivered yet.
 """
