@@ -119,11 +119,13 @@ def _process(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
 
 @contextmanager
 def _smtp_sink(port: int, folder: Path) -> Iterator[None]:
-    """A local SMTP server that keeps every alert as an ``.eml`` file under ``var/mail``."""
+    """A local SMTP server that keeps every message it gets in the Maildir ``folder`` (``new/``)."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Mailbox
 
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)  # Maildir makes cur/new/tmp only when it makes the folder
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
     controller = Controller(Mailbox(str(folder)), hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -365,9 +367,9 @@ Where to look:
                   reconcile → notify → report); each task's log shows counts, never a national number.
   Ledger          {_redacted(db_url)}
                   tables scheme_run, decision, benefit_grant, outbox, dq_result, magda_consultation (audit log)
-  Alert e-mails   {home / 'mail'}  (one .eml per operator alert)
+  Alert e-mails   {home / 'mail' / 'new'}  (one file per operator alert)
   Downstream      {home / 'downstream'}: ivago/ (daily voucher files), school-billing/ (export per school
-                  year), letters/ (PDF letters for the print service), e-mail/ (citizens' e-mails, .eml);
+                  year), letters/ (PDF letters for the print service), e-mail/new/ (citizens' e-mails);
                   UiTPAS and eBox stand-ins: http://127.0.0.1:{standins_port}/uitpas/_standin/state and
                   http://127.0.0.1:{standins_port}/ebox/_standin/state
   Opt-out         drop a CSV (insz,action,channel,at) in {home / 'optout-inbox'} or run `proactief optout add`

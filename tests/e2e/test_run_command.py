@@ -43,6 +43,14 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
     # the scheme whose reference date is the extract's month is exact against the generator's expectations
     assert re.search(r"uitpas-kansentarief\s+\d{4}-\d{2}\s+finished .* granted\s+0 .*\(dry run\)", out)  # the tick
     assert re.search(r"uitpas-kansentarief\s+grants vs the generator's expected entitlements \(\d+\): match", out)
+    # the outbox dispatch delivered every grant downstream and sent the notices
+    assert re.search(r"outbox_dispatch: success", out), out[-4000:]
+    assert re.search(r"grant/uitpas\s+sent \d+\n", out), out[-4000:]
+    assert re.search(r"grant/ivago\s+sent \d+\n", out), out[-4000:]
+    assert not re.search(r"grant/\S+\s+.*(pending|failed)", out), out[-4000:]
+    assert re.search(r"notices sent: .*email \d+", out), out[-4000:]
+    downstream = home / "downstream"
+    assert list((downstream / "ivago").glob("ivago-vouchers-*.jsonl")) and list((downstream / "e-mail").iterdir())
     assert "Where to look" in out and "Dags → uitpas-kansentarief" in out
     assert (home / "airflow" / "simple_auth_manager_passwords.json.generated").exists()
     # nothing personal on the console: no 11-digit national number
