@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from proactief.grants import ivago
+from proactief.grants import files, ivago
 from proactief.grants.base import Delivered, GrantOrder, PermanentDeliveryError, TransientDeliveryError
 from proactief.grants.ivago import IvagoVoucherFile, voucher_id
 
@@ -161,7 +161,7 @@ def test_unwritable_outdir_makes_every_order_transient(tmp_path: Path, monkeypat
         def refuse(*args: object, **kwargs: object) -> None:
             raise PermissionError(errno.EACCES, "Permission denied")
 
-        monkeypatch.setattr(ivago.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
     outcomes = IvagoVoucherFile(outdir, clock=clock_at(JAN1)).deliver([order(1), order(2), order(3)])
 
     assert len(outcomes) == 3 and all(isinstance(o, TransientDeliveryError) for o in outcomes), outcomes

@@ -49,7 +49,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +64,7 @@ from proactief.grants.base import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from proactief.grants.files import write_atomically
 from proactief.insz import InvalidINSZ, validate_insz
 
 __all__ = ["IvagoVoucherFile", "voucher_id", "FILE_PATTERN"]
@@ -299,20 +299,4 @@ def _read_ids(path: Path) -> dict[str, _Written]:
 
 
 def _write_atomically(directory: Path, name: str, data: bytes) -> None:
-    """``directory/name`` appears with all of ``data`` or not at all, and survives a power cut once we return."""
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, directory / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    write_atomically(directory, name, data, tmp_prefix=_TMP_PREFIX, tmp_suffix=_TMP_SUFFIX)

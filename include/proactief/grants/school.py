@@ -41,7 +41,6 @@ import io
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
@@ -54,6 +53,7 @@ from proactief.grants.base import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from proactief.grants.files import write_atomically
 from proactief.insz import InvalidINSZ, validate_insz
 
 __all__ = ["SchoolBillingExport", "COLUMNS", "discount_codes", "school_year_of", "export_name"]
@@ -258,20 +258,4 @@ def _render(rows: Iterable[Mapping[str, str]]) -> bytes:
 
 
 def _write_atomically(directory: Path, name: str, data: bytes) -> None:
-    """``directory/name`` is replaced by ``data`` entirely or not at all, and survives a power cut once we return."""
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, directory / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    write_atomically(directory, name, data, tmp_prefix=_TMP_PREFIX, tmp_suffix=_TMP_SUFFIX)
