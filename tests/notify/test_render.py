@@ -206,3 +206,31 @@ def test_school_name_is_optional_and_then_the_block_speaks_of_the_city_school():
     r = render(notice(onderwijs(institution=None)))
     assert SCHOOL not in r.text
     assert "de stedelijke school of kinderopvang" in r.text
+
+
+# ---------------------------------------------------------------- a benefit that stops (LEZ revocation)
+
+
+def _stopped(line_end: dt.date | None = dt.date(2027, 3, 1)) -> Notice:
+    return replace(notice(replace(lez(), ends_on=line_end)), kind="stopgezet")
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_stopped_lez_exemption_says_which_plate_from_when_why_and_how_to_appeal(channel):
+    n = on_channel(_stopped(), channel)
+    r = render(n)
+    assert r.subject == "Een voordeel van de stad stopt: vrijstelling voor de lage-emissiezone"
+    text = " ".join(r.text.split())
+    assert "1-ABC-123" in text and "Vanaf 1 maart 2027 geldt die vrijstelling niet meer" in text
+    assert "parkeerkaart" in text and "boete" in text, "why, in general terms, and what it means"
+    assert f"uiterlijk op {format_date(n.sent_on + dt.timedelta(days=30))}" in text, "the appeal deadline"
+    assert "artikel 21 van de AVG" in text and n.message_id in text
+    assert "Wat de stad u toekent" not in r.subject + r.text, "not the grant message"
+    assert_no_insz(r.subject, r.text, r.html)
+
+
+def test_a_stop_message_needs_an_end_date_and_a_scheme_with_stop_wording():
+    with pytest.raises(RenderError, match="no end date"):
+        render(_stopped(None))
+    with pytest.raises(RenderError, match="no template uitpas-kansentarief/stopgezet"):
+        render(replace(notice(replace(uitpas(), ends_on=dt.date(2027, 3, 1))), kind="stopgezet"))

@@ -41,6 +41,8 @@ __all__ = ["NoticeChannel", "backoff", "delivery_status", "dispatch_grants", "di
 log = logging.getLogger("proactief.outbox")
 
 GRANT_KINDS = ("grant", "revoke")
+NOTIFY_STOP = "notify_stop"
+"""The outbox kind of a "benefit stops" notification (queued with a ``revoke``)."""
 MAX_ATTEMPTS = 8
 
 
@@ -189,15 +191,18 @@ def _notice_message_id(channel: str, message_ids: Sequence[str]) -> str:
 
 
 def _gather(engine: Engine, now: dt.datetime) -> Counter[str]:
-    """Group pending notifications not yet in a notice into one notice per person and channel. Only grants the
-    downstream system has (``delivered``): the letter may not promise what the UiTPAS counter does not know."""
+    """Group pending notifications not yet in a notice into one notice per person, channel and kind. Only what
+    the downstream system has: a grant it holds (``delivered``; the letter may not promise what the UiTPAS
+    counter does not know), an exemption it has ended (``revoked``; the letter may not end what still holds)."""
     figures: Counter[str] = Counter()
     with engine.begin() as conn:
         rows = conn.execute(_locking(conn, select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.message_id,
-                                                  OutboxMessage.grant_id, GrantRow.insz)
+                                                  OutboxMessage.grant_id, OutboxMessage.kind, GrantRow.insz)
                                      .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
-                                     .where(OutboxMessage.kind == "notify", OutboxMessage.status == "pending",
-                                            OutboxMessage.notice_id.is_(None), GrantRow.status == "delivered")
+                                     .where(OutboxMessage.status == "pending", OutboxMessage.notice_id.is_(None),
+                                            or_(and_(OutboxMessage.kind == "notify", GrantRow.status == "delivered"),
+                                                and_(OutboxMessage.kind == NOTIFY_STOP,
+                                                     GrantRow.status == "revoked")))
                                      .order_by(OutboxMessage.id))).all()
         if not rows:
             return figures
@@ -207,11 +212,11 @@ def _gather(engine: Engine, now: dt.datetime) -> Counter[str]:
             conn.execute(update(OutboxMessage).where(OutboxMessage.id.in_(gone)).values(
                 status="cancelled", last_error="opted out before sending"))
             figures["cancelled_opted_out"] += len(gone)
-        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        groups: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
         for r in rows:
             if r.insz not in opted:
-                groups[(r.insz, r.channel)].append(r)
-        for (insz, channel), members in groups.items():
+                groups[(r.insz, r.channel, r.kind)].append(r)
+        for (insz, channel, _kind), members in groups.items():
             message_id = _notice_message_id(channel, [m.message_id for m in members])
             notice_id = conn.execute(Notice.__table__.insert().values(
                 message_id=message_id, insz=insz, channel=channel, status="pending", attempts=0,
@@ -227,13 +232,14 @@ def _benefit_line(g: Any) -> BenefitLine:
     from proactief.notify.model import BenefitLine
 
     terms = dict(g.terms or {})
+    ends_on = dt.date.fromisoformat(str(terms["revoke_from"])) if g.kind == NOTIFY_STOP else None
     return BenefitLine(
         scheme_id=g.scheme_id, tier=g.tier, period=g.period, valid_from=g.valid_from, valid_until=g.valid_until,
         amount=_decimal(g.amount),
         amounts={k: Decimal(str(v)) for k, v in (terms.get("amounts") or {}).items()},
         percentages={k: Decimal(str(v)) for k, v in (terms.get("percentages") or {}).items()},
         vehicle_plate=terms.get("vehicle_plate"), institution_name=terms.get("institution_name"),
-        sources=tuple(terms.get("sources") or ()))
+        sources=tuple(terms.get("sources") or ()), ends_on=ends_on)
 
 
 def dispatch_notices(engine: Engine, channels: Mapping[str, NoticeChannel],
@@ -262,7 +268,7 @@ def dispatch_notices(engine: Engine, channels: Mapping[str, NoticeChannel],
                 select(Resident.insz, Resident.email, Resident.address_line)
                 .where(Resident.insz.in_([n.insz for n in notices])))}
             grants: dict[int, list[Any]] = defaultdict(list)
-            for g in conn.execute(select(OutboxMessage.notice_id, GrantRow.scheme_id, GrantRow.tier,
+            for g in conn.execute(select(OutboxMessage.notice_id, OutboxMessage.kind, GrantRow.scheme_id, GrantRow.tier,
                                          GrantRow.period, GrantRow.valid_from, GrantRow.valid_until,
                                          GrantRow.amount, GrantRow.terms)
                                   .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
@@ -279,7 +285,8 @@ def dispatch_notices(engine: Engine, channels: Mapping[str, NoticeChannel],
                 email, address = people.get(n.insz, (None, None))
                 data = NoticeData(message_id=n.message_id, channel=n.channel, insz=n.insz, email=email,
                                   address_line=address, sent_on=at.date(),
-                                  benefits=tuple(_benefit_line(g) for g in grants[n.id]))
+                                  benefits=tuple(_benefit_line(g) for g in grants[n.id]),
+                                  kind="stopgezet" if grants[n.id][0].kind == NOTIFY_STOP else "toegekend")
                 try:
                     outcome: Delivered | DeliveryError = channels[n.channel].send(data, render(data))
                 except DeliveryError as exc:

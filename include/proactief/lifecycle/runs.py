@@ -462,12 +462,13 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
 
 def _queue_revocations(engine: Engine, run: Any, scheme: Scheme) -> int:
     """A registered exemption (LEZ) whose holder is now definitively not eligible ends on D: queue a ``revoke``
-    for the downstream system. Undetermined keeps it (a MAGDA outage must not end anyone's exemption)."""
+    for the downstream system, and a ``notify_stop`` so the person is told (sent once the register has it).
+    Undetermined keeps it (a MAGDA outage must not end anyone's exemption)."""
     d = run.reference_date
     with engine.begin() as conn:
         lost = select(DecisionRow.insz).where(DecisionRow.run_id == run.id,
                                               DecisionRow.decision == Outcome.NOT_ELIGIBLE.value)
-        rows = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.terms).where(
+        rows = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.terms, GrantRow.insz).where(
             GrantRow.scheme_id == run.scheme_id, GrantRow.status.in_(("granted", "delivered")),
             GrantRow.insz.in_(lost), GrantRow.valid_from <= d,
             (GrantRow.valid_until.is_(None)) | (GrantRow.valid_until > d))).all()
@@ -478,6 +479,15 @@ def _queue_revocations(engine: Engine, run: Any, scheme: Scheme) -> int:
             if "revoke_from" not in (r.terms or {}):
                 conn.execute(update(GrantRow).where(GrantRow.id == r.id).values(
                     terms={**(r.terms or {}), "revoke_from": d.isoformat()}))
+        people = {p.insz: (p.email, p.address_line) for p in conn.execute(
+            select(Resident.insz, Resident.email, Resident.address_line)
+            .where(Resident.insz.in_([r.insz for r in rows])))}
+        # One stop notice per grant whatever the channel (the resident's address may change between runs).
+        told = set(conn.execute(select(OutboxMessage.grant_id).where(
+            OutboxMessage.kind == "notify_stop", OutboxMessage.grant_id.in_([r.id for r in rows]))).scalars())
+        _insert_ignore(conn, OutboxMessage.__table__,
+                       [_outbox_row(r.id, r.grant_key, "notify_stop", _notice_channel(scheme, people.get(r.insz)), at)
+                        for r in rows if r.id not in told], ("grant_id", "kind", "channel"))
         return _insert_ignore(conn, OutboxMessage.__table__,
                               [_outbox_row(r.id, r.grant_key, "revoke", scheme.grant.system, at) for r in rows],
                               ("grant_id", "kind", "channel"))

@@ -15,15 +15,12 @@ the eBox request carries the INSZ, in its JSON body, because the eBox is address
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import email.utils
 import hashlib
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -33,6 +30,7 @@ from urllib.parse import quote
 import requests
 
 from proactief.grants.base import Delivered, PermanentDeliveryError, TransientDeliveryError
+from proactief.grants.files import write_atomically
 from proactief.insz import InvalidINSZ, validate_insz
 from proactief.notify.model import Notice, RenderedNotice
 from proactief.notify.pdf import message_id_keyword, render_pdf
@@ -191,31 +189,12 @@ class LetterChannel:
         pdf = render_pdf(notice, rendered)
         try:
             self.outdir.mkdir(parents=True, exist_ok=True)
-            self._write_atomically(target, pdf)
+            write_atomically(self.outdir, target.name, pdf, tmp_prefix=".tmp-", tmp_suffix=".pdf")
         except PermissionError:
             raise PermanentDeliveryError(f"letter directory {self.outdir}: permission denied") from None
         except OSError as exc:  # disk full, I/O error: may pass
             raise TransientDeliveryError(f"letter directory {self.outdir}: {type(exc).__name__}") from None
         return Delivered(reference=target.name)
-
-    @staticmethod
-    def _write_atomically(target: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pdf")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 # ---------------------------------------------------------------- eBox

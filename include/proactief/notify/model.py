@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-__all__ = ["BenefitLine", "Channel", "Notice", "RenderedNotice"]
+__all__ = ["BenefitLine", "Channel", "Notice", "NoticeKind", "RenderedNotice"]
 
 Channel = Literal["email", "letter", "ebox"]
+NoticeKind = Literal["toegekend", "stopgezet"]
+"""``toegekend``: what the city grants ("Wat de stad u toekent"); ``stopgezet``: a benefit that ends because the
+person no longer qualifies (an LEZ exemption): a decision against the citizen, so it is told too, with the appeal."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class BenefitLine:
     """Onderwijskorting: the school or childcare the child is enrolled in."""
     sources: tuple[str, ...] = ()
     """Names of the data sources the decision used (``Rijksregister – GeefPersoon``…), never values."""
+    ends_on: dt.date | None = None
+    """A stopped benefit: the first day it no longer holds (the run's reference date); else None."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Notice:
     """``Straat nr, 9000 Gent``: the city's address for a letter."""
     sent_on: dt.date
     benefits: tuple[BenefitLine, ...]
+    kind: NoticeKind = "toegekend"
 
 
 @dataclass(frozen=True)

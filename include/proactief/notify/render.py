@@ -25,7 +25,15 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, UndefinedError, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    Undefined,
+    UndefinedError,
+    select_autoescape,
+)
 
 from proactief.grants.base import PermanentDeliveryError
 from proactief.notify.model import BenefitLine, Notice, RenderedNotice
@@ -34,6 +42,8 @@ from proactief.schemes import Scheme, load_scheme
 __all__ = [
     "COMBINED_TEMPLATES",
     "GREETING",
+    "STOP_PART",
+    "STOP_TEMPLATES",
     "RenderError",
     "TEMPLATES_DIR",
     "environment",
@@ -53,6 +63,14 @@ COMBINED_TEMPLATES = {
     "html": "bericht/html.html.j2",
 }
 """The combined message "Wat de stad u toekent"; it includes one scheme partial per benefit."""
+STOP_TEMPLATES = {
+    "subject": "stopzetting/onderwerp.txt.j2",
+    "text": "stopzetting/tekst.txt.j2",
+    "html": "stopzetting/html.html.j2",
+}
+"""The message "Een voordeel stopt": a benefit ends because the person no longer qualifies. Its partials are the
+scheme's ``<scheme id>/stopgezet.*`` (only schemes that end grants early have them: ``lez-vrijstelling``)."""
+STOP_PART = "stopgezet"
 _PART_SUFFIX = {"subject": ".onderwerp.txt.j2", "text": ".txt.j2", "html": ".html.j2"}
 
 _MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -184,12 +202,15 @@ def _benefit(line: BenefitLine) -> dict[str, Any]:
         "vehicle_plate": line.vehicle_plate,
         "institution_name": line.institution_name,
         "sources": list(line.sources),
+        "ends_on": line.ends_on,
     }
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _block(line: BenefitLine) -> _Block:
+def _block(line: BenefitLine, kind: str) -> _Block:
     scheme = _scheme(line.scheme_id)
+    if kind == "stopgezet" and line.ends_on is None:
+        raise RenderError(f"stopped benefit line of {line.scheme_id}: no end date (the message must say it)")
     if not line.sources:
         raise RenderError(f"benefit line of {line.scheme_id}: no data sources (the message must name them)")
     info: dict[str, Any] = {
@@ -205,14 +226,15 @@ def _block(line: BenefitLine) -> _Block:
             known = ", ".join(titles)
             raise RenderError(f"benefit line of {line.scheme_id}: unknown tier {line.tier!r} (known: {known})")
         info["tier_titel"] = titles[line.tier]
-    return _Block(b=_benefit(line), s=info, template=scheme.notification.template)
+    template = f"{scheme.id}/{STOP_PART}" if kind == "stopgezet" else scheme.notification.template
+    return _Block(b=_benefit(line), s=info, template=template)
 
 
 def _context(notice: Notice) -> dict[str, Any]:
     """Everything a template may use. Deliberately no ``insz``, and no e-mail address either."""
     if not notice.benefits:
         raise RenderError(f"notice {notice.message_id}: no benefits to tell about")
-    blocks = [_block(line) for line in notice.benefits]
+    blocks = [_block(line, notice.kind) for line in notice.benefits]
     return {
         "aanhef": GREETING,
         "kanaal": notice.channel,
@@ -250,6 +272,7 @@ def render(notice: Notice) -> RenderedNotice:
     """
     env = environment()
     ctx = _context(notice)
+    combined = STOP_TEMPLATES if notice.kind == "stopgezet" else COMBINED_TEMPLATES
     try:
         labels: list[str] = []
         for block in ctx["voordelen"]:
@@ -257,11 +280,13 @@ def render(notice: Notice) -> RenderedNotice:
             label = part.render(ctx, b=block["b"], s=block["s"]).strip()
             if label not in labels:
                 labels.append(label)
-        subject = " ".join(env.get_template(COMBINED_TEMPLATES["subject"]).render(ctx, onderwerpen=labels).split())
-        text = _tidy_text(env.get_template(COMBINED_TEMPLATES["text"]).render(ctx))
-        html = env.get_template(COMBINED_TEMPLATES["html"]).render(ctx)
+        subject = " ".join(env.get_template(combined["subject"]).render(ctx, onderwerpen=labels).split())
+        text = _tidy_text(env.get_template(combined["text"]).render(ctx))
+        html = env.get_template(combined["html"]).render(ctx)
     except UndefinedError as exc:
         raise RenderError(f"notice {notice.message_id}: a benefit lacks a value its template needs ({exc})") from exc
+    except TemplateNotFound as exc:
+        raise RenderError(f"notice {notice.message_id}: no template {exc.name} for a {notice.kind} message") from exc
     for form in _insz_forms(notice.insz):
         if form in subject or form in text or form in html:
             raise RenderError(f"notice {notice.message_id}: the rendered message contains the INSZ; not sent")
