@@ -83,6 +83,11 @@ class RunNotFound(LookupError):
     """A step was called with a run id the ledger does not know."""
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands timestamps back naive; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -631,8 +636,9 @@ def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_sha
 
 
 def _reconciliation_frame(conn: Connection, run: SchemeRun) -> Any:
-    """One row per eligible decision of the run: how many grants its key has, and whether the person objected.
-    A dry run grants nothing, so it has nothing to reconcile."""
+    """One row per eligible decision of the run: how many grants its key has, and whether the person had objected
+    *when it was granted*. An objection that arrives after the grant step is legitimate, not a defect: the outbox
+    cancels what was not delivered yet. A dry run grants nothing, so it has nothing to reconcile."""
     import pandas as pd
 
     rows = []
@@ -642,13 +648,21 @@ def _reconciliation_frame(conn: Connection, run: SchemeRun) -> Any:
                                       DecisionRow.decision == Outcome.ELIGIBLE.value)).all()
         keys = [r.key for r in decided]
         counts: Counter[str] = Counter()
+        granted_at: dict[str, dt.datetime] = {}
         for part in _chunks([k for k in keys if k], 5000):
-            counts.update(conn.execute(select(GrantRow.grant_key).where(GrantRow.scheme_id == run.scheme_id,
-                                                                        GrantRow.grant_key.in_(part))).scalars())
-        opted = _opted_out(conn, (r.insz for r in decided))
+            for key, at in conn.execute(select(GrantRow.grant_key, GrantRow.granted_at).where(
+                    GrantRow.scheme_id == run.scheme_id, GrantRow.grant_key.in_(part))):
+                counts[key] += 1
+                granted_at[key] = min(at, granted_at.get(key, at))
+        objected: dict[str, dt.datetime] = {}
+        for part in _chunks([r.insz for r in decided], 5000):
+            objected.update(conn.execute(select(OptOut.insz, OptOut.since).where(
+                OptOut.active.is_(True), OptOut.insz.in_(part))).tuples().all())
         for r, key in zip(decided, keys, strict=True):
+            since = objected.get(r.insz)
+            first = granted_at.get(key) if key else None
             rows.append({"subject": r.insz, "grants": counts.get(key, 0) if key else 0,
-                         "opted_out": r.insz in opted})
+                         "opted_out": since is not None and (first is None or _aware(since) <= _aware(first))})
     return pd.DataFrame(rows, columns=["subject", "grants", "opted_out"])
 
 
