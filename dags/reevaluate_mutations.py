@@ -73,4 +73,4 @@ with DAG(
             return open_run(batch)
 
         with TaskGroup(scheme.id.replace("-", "_"), tooltip=scheme.title):
-            add_lifecycle(open_mutation_run, scheme_title=scheme.title)
+            add_lifecycle(open_mutation_run, scheme_title=scheme.title, owner_contact=scheme.owner.contact)

@@ -7,6 +7,9 @@ A message names the DAG, task and run, gives the exception's type and first line
 carries no personal data (the domain never puts an INSZ in an exception, and the message is built here, not
 from a template that could render task data).
 
+``ApprovalRequestNotifier`` tells the operators and the scheme owner that a run waits for a human decision
+(``decision_quality.approve``): without it the first sign would be the missed deadline, hours later.
+
 ``deadline_missed`` is the deadline alerts' callback: it runs in the triggerer, which imports it from this
 module (the plugins folder is on its ``sys.path``).
 """
@@ -132,6 +135,59 @@ class OperatorFailureNotifier(BaseNotifier):
         subject, body = failure_message(context)
         # subject, body and sender are all set, so SmtpNotifier renders none of its default templates.
         _smtp_notifier(subject, body).notify(context)
+
+
+def approval_message(context: Mapping[str, Any], scheme_title: str, check_task_id: str) -> tuple[str, str]:
+    """Subject and HTML body asking for a decision on a run the decisions check stopped (counts only)."""
+    ti = context.get("ti") or context.get("task_instance")
+    dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
+    task_id = getattr(ti, "task_id", "?")
+    run_id = getattr(ti, "run_id", None) or context.get("run_id") or "?"
+    checked: Any = None
+    if ti is not None and hasattr(ti, "xcom_pull"):
+        try:
+            checked = ti.xcom_pull(task_ids=check_task_id)
+        except Exception:  # noqa: BLE001 - the summary is a nicety; the request must go out
+            checked = None
+    summary = exception_summary(str(checked.get("summary"))) if isinstance(checked, Mapping) else "(zie de taak)"
+    link = run_link(dag_id, run_id, task_id)
+    subject = f"[Proactief] Goedkeuring nodig: {dag_id} / {run_id}"
+    body = (
+        f"<p>De run <b>{html.escape(run_id)}</b> van <b>{html.escape(scheme_title)}</b> wacht op een beslissing. "
+        "De controle van de beslissingen vond een afwijking tegenover de vorige run; er wordt niets toegekend of "
+        "verstuurd tot iemand goedkeurt.</p>"
+        f"<p>Controle: <code>{html.escape(summary)}</code></p>"
+        f"<p>Goedkeuren of afwijzen: <a href=\"{html.escape(link)}\">{html.escape(link)}</a> "
+        "(zonder antwoord binnen 7 dagen geldt de run als afgewezen).</p>"
+        "<p>Dit bericht bevat geen persoonsgegevens.</p>"
+    )
+    return subject, body
+
+
+class ApprovalRequestNotifier(BaseNotifier):
+    """Notifier of the ``approve`` step: one e-mail to the operators and the scheme owner when a run waits.
+
+    Never fails the step: a mail that cannot go out is logged, and the request is still in the UI."""
+
+    template_fields = ()
+
+    def __init__(self, scheme_title: str, owner_contact: str | None, check_task_id: str) -> None:
+        super().__init__()
+        self.scheme_title = scheme_title
+        self.owner_contact = owner_contact
+        self.check_task_id = check_task_id
+
+    def notify(self, context: Any) -> None:
+        import logging
+
+        subject, body = approval_message(context, self.scheme_title, self.check_task_id)
+        notifier = _smtp_notifier(subject, body)
+        if self.owner_contact and "@" in self.owner_contact and self.owner_contact not in notifier.to:
+            notifier.to = [*notifier.to, self.owner_contact]
+        try:
+            notifier.notify(context)
+        except Exception as exc:  # noqa: BLE001 - see the class docstring
+            logging.getLogger(__name__).warning("approval request e-mail not sent: %s", exception_summary(exc))
 
 
 notify_operators = OperatorFailureNotifier()

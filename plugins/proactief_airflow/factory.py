@@ -45,7 +45,7 @@ from airflow.sdk import (
 from airflow.sdk.exceptions import AirflowFailException
 
 from proactief_airflow import runtime
-from proactief_airflow.alerts import deadline_missed, notify_operators
+from proactief_airflow.alerts import ApprovalRequestNotifier, deadline_missed, notify_operators
 
 if TYPE_CHECKING:
     from airflow.sdk import XComArg
@@ -160,7 +160,8 @@ def _dq_task(step: str, **task_kwargs: Any) -> Callable[..., XComArg]:
     return check_step
 
 
-def add_lifecycle(open_run_task: Callable[[], XComArg], *, scheme_title: str) -> dict[str, Any]:
+def add_lifecycle(open_run_task: Callable[[], XComArg], *, scheme_title: str,
+                  owner_contact: str | None = None) -> dict[str, Any]:
     """Wire select → … → report after ``open_run_task()`` (which must return the ledger run id), in the current
     DAG / task group. Returns the main task handles (for tests and callers that chain after the report)."""
 
@@ -262,6 +263,7 @@ def add_lifecycle(open_run_task: Callable[[], XComArg], *, scheme_title: str) ->
             ),
             defaults="Reject",
             response_timeout=APPROVAL_TIMEOUT,
+            notifiers=[ApprovalRequestNotifier(scheme_title, owner_contact, check_id)],
         )
         no_approval_needed = EmptyOperator(task_id="no_approval_needed")
         gate(checked, approve_id=approve.task_id, skip_id=no_approval_needed.task_id) >> [approve,
@@ -328,5 +330,5 @@ def build_scheme_dag(scheme_id: str) -> DAG:
         ),
         render_template_as_native_obj=False,
     ) as dag:
-        add_lifecycle(open_scheme_run, scheme_title=scheme.title)
+        add_lifecycle(open_scheme_run, scheme_title=scheme.title, owner_contact=scheme.owner.contact)
     return dag

@@ -67,3 +67,39 @@ def test_a_missed_deadline_emails_the_operators(smtp: Sink) -> None:
     assert "Deadline gemist" in subject and "uitpas-kansentarief" in subject and "manual__2026-11-01" in subject
     body = message_text(msg)
     assert "2026-11-01T11:00:00+00:00" in body and "UiTPAS Gent met kansentarief" in body
+
+
+class _WaitingTask(SimpleNamespace):
+    def xcom_pull(self, task_ids: str) -> dict[str, Any]:
+        assert task_ids == "decision_quality.check_decisions"
+        return {"summary": "eligible share 23.4% vs 12.1% in the previous run (+11.3 points, threshold 10.0)"}
+
+
+def test_a_run_waiting_for_approval_emails_the_operators_and_the_scheme_owner_with_the_check_summary(
+        smtp: Sink) -> None:
+    from proactief_airflow.alerts import ApprovalRequestNotifier
+
+    ti = _WaitingTask(dag_id="uitpas-kansentarief", task_id="decision_quality.approve",
+                      run_id="scheduled__2026-11-01T05:00:00+00:00", map_index=-1, try_number=1)
+    ApprovalRequestNotifier("UiTPAS Gent met kansentarief", "uitpas@stad.gent",
+                            "decision_quality.check_decisions")({"ti": ti, "task_instance": ti, "run_id": ti.run_id})
+    (msg,) = smtp.messages
+    assert msg["To"] == "ops@proactief.test, uitpas@stad.gent"
+    assert "Goedkeuring nodig" in str(msg["Subject"]) and "uitpas-kansentarief" in str(msg["Subject"])
+    body = message_text(msg)
+    assert "+11.3 points" in body and "UiTPAS Gent met kansentarief" in body
+    assert "/tasks/decision_quality.approve" in body
+
+
+def test_an_approval_request_that_cannot_be_mailed_does_not_fail_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    from proactief_airflow import alerts
+
+    class Down:
+        to: list[str] = []
+
+        def notify(self, context: Any) -> None:
+            raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(alerts, "_smtp_notifier", lambda subject, body: Down())
+    ti = SimpleNamespace(dag_id="lez-vrijstelling", task_id="decision_quality.approve", run_id="manual__1")
+    alerts.ApprovalRequestNotifier("LEZ", None, "decision_quality.check_decisions")({"ti": ti})

@@ -113,7 +113,10 @@ def test_scheme_dags_follow_the_lifecycle_with_an_approval_gate_before_grant(dag
         assert {"decision_quality.approve", "decision_quality.no_approval_needed"} <= grant.upstream_task_ids
         # approved or not needed → grant runs; rejected → the ApprovalOperator skips grant (and so the rest)
         assert grant.trigger_rule == TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
-        assert type(dag.get_task("decision_quality.approve")).__name__ == "ApprovalOperator"
+        approve = dag.get_task("decision_quality.approve")
+        assert type(approve).__name__ == "ApprovalOperator"
+        # the wait is announced by e-mail (operators and scheme owner), not first noticed at the deadline
+        assert [type(n).__name__ for n in approve.notifiers] == ["ApprovalRequestNotifier"]
         # a run that selects nobody skips the mapped query but is still checked and decided
         assert dag.get_task("magda_quality.check_magda_results").trigger_rule == TriggerRule.NONE_FAILED
 
