@@ -3,8 +3,10 @@
 Every 15 minutes, each ``*.csv`` in ``PROACTIEF_OPTOUT_INBOX`` (columns ``insz,action,channel,at``; action
 ``object`` or ``withdraw``) is applied with ``import_objections`` — an objection takes effect at once: pending
 notices cancelled, staged facts deleted — and moved to ``processed/`` (or ``failed/`` when the file cannot be
-read at all; the task then fails and e-mails the operators). Re-applying a file changes nothing. The other way
-in is the command ``proactief optout add``.
+read at all). A file with rejected lines (bad INSZ, action or date) has its valid lines applied and a
+``processed/<file>.rejected.txt`` next to it naming each rejected line by number and reason (never its content).
+Either way the task then fails and e-mails the operators: an objection that was not recorded needs a person.
+Re-applying a file changes nothing. The other way in is the command ``proactief optout add``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ with DAG(
         processed.mkdir(parents=True, exist_ok=True)
         totals = {"files": 0, "recorded": 0, "withdrawn": 0, "unchanged": 0, "rejected": 0}
         unreadable: list[str] = []
+        with_rejections: list[str] = []
         with runtime.ledger() as engine:
             for path in sorted(p for p in inbox.glob("*.csv") if p.is_file()):
                 try:
@@ -58,10 +61,22 @@ with DAG(
                 totals["files"] += 1
                 for key in ("recorded", "withdrawn", "unchanged", "rejected"):
                     totals[key] += int(out.get(key, 0))
+                if out.get("rejected"):
+                    listed = list(out.get("errors") or [])
+                    more = int(out["rejected"]) - len(listed)
+                    report = "\n".join(listed + ([f"... and {more} more"] if more > 0 else [])) + "\n"
+                    (processed / f"{path.name}.rejected.txt").write_text(report, encoding="utf-8")
+                    with_rejections.append(path.name)
                 shutil.move(str(path), processed / path.name)
+        problems = []
         if unreadable:
-            raise AirflowFailException(f"{len(unreadable)} intake file(s) could not be read, moved to failed/: "
-                                       f"{', '.join(unreadable)}")
+            problems.append(f"{len(unreadable)} intake file(s) could not be read, moved to failed/: "
+                            f"{', '.join(unreadable)}")
+        if with_rejections:
+            problems.append(f"{totals['rejected']} line(s) rejected (not recorded) in {', '.join(with_rejections)}; "
+                            "the reasons per line are in processed/<file>.rejected.txt")
+        if problems:
+            raise AirflowFailException("; ".join(problems) + f" (applied: {totals})")
         return totals
 
     apply_intake_files()

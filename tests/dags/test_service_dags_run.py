@@ -1,5 +1,6 @@
 """The service DAGs run for real with ``dag.test()`` on a migrated ledger: the opt-out intake applies the inbox's
-files and moves them away (an unreadable file fails the run and lands in ``failed/``), retention runs."""
+files and moves them away (an unreadable file fails the run and lands in ``failed/``; rejected lines are listed
+next to the processed file and page the operators too), retention runs."""
 
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def test_opt_out_intake_applies_each_file_once_and_moves_it(
     subject, body = str(smtp.messages[-1]["Subject"]), message_text(smtp.messages[-1])
     assert "opt_out_intake" in subject and "apply_intake_files" in subject and result["run_id"] in subject
     assert "1 intake file(s) could not be read, moved to failed/: garbage.csv" in body
+    # the valid line was applied; the rejected one is named by number and reason, never by content
+    assert "1 line(s) rejected (not recorded) in 2026-11-28-web.csv" in body
+    rejected = (inbox / "processed" / "2026-11-28-web.csv.rejected.txt").read_text()
+    assert rejected.startswith("line 3: column insz:") and "123" not in rejected.replace("line 3", "")
     assert person not in body
 
     again = dag_test(env, "opt_out_intake", dt.datetime(2026, 11, 28, 10, 30, tzinfo=dt.UTC), {})
