@@ -1,5 +1,7 @@
 """A real Airflow 3.3 deployment for end-to-end tests: api-server, scheduler (LocalExecutor), dag-processor and
-triggerer as subprocesses on a fresh PostgreSQL metadata database, with a local SMTP sink.
+triggerer as subprocesses on a fresh PostgreSQL metadata database, with a local SMTP sink. With
+``executor="CeleryExecutor"`` the scheduler hands the tasks to Redis instead and ``airflow celery worker`` processes
+(``CeleryWorker``: hostname, concurrency, queues) run them; results go to the metadata database.
 
 Why not ``dag.test()``: the guarantees under test (retries after a killed task process, cleared tasks, backfills,
 failure e-mails sent by the task runner) only exist with a scheduler and an executor. In Airflow 3 a LocalExecutor
@@ -40,6 +42,8 @@ from sqlalchemy import Engine, create_engine, text
 
 REPO = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get("PROACTIEF_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("PROACTIEF_TEST_REDIS", "redis://127.0.0.1:6379")
+"""The test Redis server (no db number): Celery stacks each take a database of their own (``redis_database``)."""
 TERMINAL_RUN_STATES = frozenset({"success", "failed"})
 FINISHED_TI_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 
@@ -84,6 +88,40 @@ def drop_database(url: str) -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+# ----------------------------------------------------------------------------------------------------- Redis
+
+
+@contextlib.contextmanager
+def redis_database(server: str = REDIS_URL) -> Iterator[str]:
+    """A Redis database (1..15) of the test server that holds no key, as a URL; flushed on exit (that one only).
+
+    The server is shared with other tests: taking an empty one at random keeps Celery stacks apart, and each stack's
+    own default queue (``AirflowStack.celery_queue``) keeps their tasks apart even if two picked the same number."""
+    import random
+
+    import redis
+
+    numbers = list(range(1, 16))
+    random.shuffle(numbers)
+    for number in numbers:
+        client = redis.Redis.from_url(f"{server}/{number}")
+        try:
+            if client.dbsize() == 0:
+                break
+        finally:
+            client.close()
+    else:
+        raise RuntimeError(f"no empty database on {server} (1..15)")
+    try:
+        yield f"{server}/{number}"
+    finally:
+        client = redis.Redis.from_url(f"{server}/{number}")
+        try:
+            client.flushdb()
+        finally:
+            client.close()
 
 
 # ------------------------------------------------------------------------------------------------------ SMTP
@@ -200,6 +238,31 @@ class TaskInstance:
         return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
 
 
+@dataclass(frozen=True)
+class CeleryWorker:
+    """One ``airflow celery worker`` process of a CeleryExecutor stack."""
+
+    hostname: str
+    """``--celery-hostname``: unique among the workers on the broker (a second one by that name refuses to start)."""
+    concurrency: int = 1
+    """``--concurrency``: task processes of this worker (each runs one task at a time)."""
+    queues: tuple[str, ...] = ()
+    """``--queues``; empty: the stack's default queue."""
+    serve_logs: bool = True
+    """Serve its task logs on a port of its own (``[logging] worker_log_server_port``), as a worker on another
+    machine must; ``False`` passes ``--skip-serve-logs``."""
+
+    @property
+    def node_name(self) -> str:
+        """Celery's name for the worker (``celery@<hostname>`` unless the hostname names the node itself): what a
+        ping answers with and what the result backend records per task."""
+        return self.hostname if "@" in self.hostname else f"celery@{self.hostname}"
+
+    @property
+    def service(self) -> str:
+        return f"celery-worker-{self.hostname}"
+
+
 class AirflowStack:
     """One Airflow deployment in ``home``: start it, drive it through its REST API, read its metadata DB, stop it."""
 
@@ -207,12 +270,24 @@ class AirflowStack:
 
     def __init__(self, home: Path, *, metadata_url: str, dags_folder: Path = REPO / "dags",
                  plugins_folder: Path = REPO / "plugins", extra_env: Mapping[str, str] | None = None,
-                 parallelism: int = 4, services: Sequence[str] = SERVICES) -> None:
+                 parallelism: int = 4, services: Sequence[str] = SERVICES, executor: str = "LocalExecutor",
+                 broker_url: str | None = None, workers: Sequence[CeleryWorker] = ()) -> None:
+        """``executor="CeleryExecutor"`` needs ``broker_url`` (a Redis database of its own, ``redis_database``) and
+        ``workers``, started with the other services; the Celery results go to the metadata database."""
         self.home = Path(home)
         self.metadata_url = metadata_url
         self.dags_folder = Path(dags_folder)
         self.plugins_folder = Path(plugins_folder)
         self.services = tuple(services)
+        self.executor = executor
+        self.broker_url = broker_url
+        self.workers = tuple(workers)
+        if self.celery and not broker_url:
+            raise ValueError("the CeleryExecutor needs a broker_url")
+        if len({w.hostname for w in self.workers}) != len(self.workers):
+            raise ValueError("Celery worker hostnames must be distinct")
+        self.celery_queue = f"proactief-e2e-{uuid.uuid4().hex[:8]}"
+        """The stack's default queue (``[operators] default_queue``): every task goes there unless it names one."""
         self.api_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.api_port}"
         self.proc_log_dir = self.home / "proc-logs"
@@ -233,7 +308,7 @@ class AirflowStack:
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.plugins_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": self.executor,
             "AIRFLOW__CORE__PARALLELISM": str(parallelism),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
@@ -265,8 +340,22 @@ class AirflowStack:
             "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
             "PYTHONUNBUFFERED": "1",
         })
+        if self.celery:
+            env.update({
+                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.celery_queue,
+                "AIRFLOW__CELERY__BROKER_URL": str(self.broker_url),
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata}",
+                # result_extended: the result backend keeps the worker that ran each task (``task_workers``)
+                "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": json.dumps({"result_extended": True}),
+                "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
+                "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+            })
         env.update(extra)
         return env
+
+    @property
+    def celery(self) -> bool:
+        return self.executor == "CeleryExecutor"
 
     def set_smtp(self, sink: SmtpSink) -> None:
         """Route the ``smtp_default`` connection and the ``[smtp]`` section to ``sink`` (call before ``start``)."""
@@ -301,9 +390,18 @@ class AirflowStack:
             for name, slots in (default_pools or {}).items():
                 self.cli("pools", "set", name, str(slots), name)
 
-    def start(self, timeout: float = 120) -> None:
-        """Start the services and wait until the api-server answers and the scheduler heartbeats."""
+    def _spawn(self, name: str, args: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        """``airflow <args>`` as service ``name`` in a session of its own, its output in ``proc-logs/<name>.log``."""
         self.proc_log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.proc_log_dir / f"{name}.log", "ab")  # noqa: SIM115 (owned by the process)
+        self.processes[name] = subprocess.Popen(
+            [venv_bin("airflow"), *args], env=dict(env or self.env), cwd=self.home, stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+
+    def start(self, timeout: float = 120) -> None:
+        """Start the services (and the Celery workers) and wait until the api-server answers, the scheduler
+        heartbeats and every worker answers a ping."""
         commands = {
             "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(self.api_port), "--workers", "1"],
             "scheduler": ["scheduler"],
@@ -311,26 +409,90 @@ class AirflowStack:
             "triggerer": ["triggerer"],
         }
         for name in self.services:
-            log = open(self.proc_log_dir / f"{name}.log", "ab")  # noqa: SIM115 (owned by the process)
-            self.processes[name] = subprocess.Popen(
-                [venv_bin("airflow"), *commands[name]], env=self.env, cwd=self.home, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-            log.close()
+            self._spawn(name, commands[name])
+        for worker in self.workers:
+            self.start_worker(worker, wait=False)
         deadline = time.monotonic() + timeout
         while True:
             self._check_alive()
             try:
                 health = self._session.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
                 if "scheduler" not in self.services or health.get("scheduler", {}).get("status") == "healthy":
-                    return
+                    break
             except (requests.RequestException, ValueError):
                 pass
             if time.monotonic() > deadline:
                 raise AirflowError(f"the stack did not become healthy in {timeout:.0f}s\n{self.log_tails()}")
             time.sleep(1)
+        if self.workers:
+            self.wait_for_workers([w.node_name for w in self.workers], timeout=max(30.0, deadline - time.monotonic()))
+
+    # ---------------------------------------------------------------------------------------- Celery workers
+
+    def start_worker(self, worker: CeleryWorker, *, wait: bool = True, timeout: float = 120) -> None:
+        """Start ``airflow celery worker`` (what a new worker machine runs, with the same configuration): its own
+        hostname, concurrency and queues, and its own log-server port. With ``wait``, until it answers a ping."""
+        if not self.celery:
+            raise AirflowError(f"a Celery worker needs the CeleryExecutor, not {self.executor}")
+        if worker.service in self.processes:
+            raise AirflowError(f"worker {worker.hostname} is already running")
+        env = dict(self.env)
+        env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(free_port())
+        args = ["celery", "worker", "--celery-hostname", worker.hostname, "--concurrency", str(worker.concurrency),
+                "--queues", ",".join(worker.queues or (self.celery_queue,)),
+                "--pid", str(self.home / f"{worker.service}.pid")]
+        if not worker.serve_logs:
+            args.append("--skip-serve-logs")
+        self._spawn(worker.service, args, env)
+        if worker not in self.workers:
+            self.workers = (*self.workers, worker)
+        if wait:
+            self.wait_for_workers([worker.node_name], timeout=timeout)
+
+    def stop_worker(self, hostname: str, grace: float = 30) -> None:
+        """Warm shutdown of one worker (SIGTERM: it finishes its running tasks), SIGKILL after ``grace``."""
+        worker = {w.hostname: w for w in self.workers}[hostname]
+        proc = self.processes.pop(worker.service)
+        _terminate_group(proc, grace)
+        self.workers = tuple(w for w in self.workers if w.hostname != hostname)
+
+    def celery_ping(self, timeout: float = 1.0) -> set[str]:
+        """The node names of the workers that answer a ping on the stack's broker (``celery inspect ping``)."""
+        from celery import Celery
+
+        app = Celery("proactief-e2e-ping", broker=self.broker_url, set_as_current=False)
+        try:
+            replies = app.control.ping(timeout=timeout)
+        finally:
+            app.close()
+        return {name for reply in replies or () for name in reply}
+
+    def wait_for_workers(self, node_names: Sequence[str], timeout: float = 120) -> None:
+        """Block until every one of ``node_names`` answers a ping (a worker answers once it consumes)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            answered = self.celery_ping()
+            if set(node_names) <= answered:
+                return
+            if time.monotonic() > deadline:
+                raise AirflowError(f"Celery workers {sorted(set(node_names) - answered)} did not answer in "
+                                   f"{timeout:.0f}s (answered: {sorted(answered)})\n{self.log_tails()}")
+            time.sleep(0.5)
+
+    def task_workers(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        """``task_id`` (``task_id[i]`` when mapped) → the Celery worker (node name) that ran its latest try, from the
+        result backend (``celery_taskmeta.worker``, kept because of ``result_extended``; the Celery task id is the
+        task instance's ``external_executor_id``); ``None`` when the backend has no record of it (a task that never
+        reached an executor, e.g. an ``EmptyOperator``, which the scheduler marks done itself)."""
+        rows = self._rows("SELECT ti.task_id, ti.map_index, m.worker FROM task_instance ti "
+                          "LEFT JOIN celery_taskmeta m ON m.task_id = ti.external_executor_id "
+                          "WHERE ti.dag_id = :d AND ti.run_id = :r ORDER BY ti.task_id, ti.map_index",
+                          d=dag_id, r=run_id)
+        return {(r.task_id if r.map_index < 0 else f"{r.task_id}[{r.map_index}]"): r.worker for r in rows}
 
     def stop(self, grace: float = 20) -> None:
-        """Terminate each service's process group (SIGTERM, then SIGKILL after ``grace`` seconds)."""
+        """Terminate each service's (and worker's) process group (SIGTERM, then SIGKILL after ``grace`` seconds)."""
         for proc in self.processes.values():
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -609,6 +771,19 @@ class AirflowStack:
         return "\n".join([self.task_logs_text(), *service])
 
 
+def _terminate_group(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM the process's group, SIGKILL what is left of it after ``grace`` seconds."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
 def _iso(value: dt.datetime | dt.date | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -677,11 +852,15 @@ class Service:
 @contextlib.contextmanager
 def airflow_stack(home: Path, *, extra_env: Mapping[str, str] | None = None, dags_folder: Path = REPO / "dags",
                   smtp: SmtpSink | None = None, default_pools: Mapping[str, int] | None = None,
-                  parallelism: int = 4, keep_db: bool = False) -> Iterator[AirflowStack]:
-    """A started stack on a fresh metadata database, stopped and dropped on exit."""
+                  parallelism: int = 4, keep_db: bool = False, executor: str = "LocalExecutor",
+                  broker_url: str | None = None, workers: Sequence[CeleryWorker] = ()) -> Iterator[AirflowStack]:
+    """A started stack on a fresh metadata database, stopped and dropped on exit.
+
+    ``executor="CeleryExecutor"`` with ``workers`` and a ``broker_url`` (see ``redis_database``, which also empties
+    it afterwards): the workers are started with the stack and stopped before its database is dropped."""
     metadata_url = create_database("airflow_e2e")
     stack = AirflowStack(home, metadata_url=metadata_url, dags_folder=dags_folder, extra_env=extra_env,
-                         parallelism=parallelism)
+                         parallelism=parallelism, executor=executor, broker_url=broker_url, workers=workers)
     if smtp is not None:
         stack.set_smtp(smtp)
     try:

@@ -1,39 +1,545 @@
-"""docker-compose.yaml stays correct without a Docker engine: checked as data against what the stack needs."""
+"""docker-compose.yaml, Dockerfile and .env.example stay correct without a Docker engine: checked as data against
+what the stack needs, and every command they name is checked against the real CLI (Airflow's parser, the project's
+own parsers) in this virtualenv, which has the same pinned set as the image."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
+AIRFLOW_COMPONENTS = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+                     "airflow-worker")
+ONE_SHOT = ("airflow-init", "population-init")
+SECRETS = ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY")
+# where the image expects the mounted trees: Airflow's defaults under AIRFLOW_HOME=/opt/airflow, and the editable
+# install of the project under /opt/proactief (see the Dockerfile)
+MOUNTS = {"./dags": "/opt/airflow/dags", "./plugins": "/opt/airflow/plugins", "./include": "/opt/proactief/include"}
+# ${VAR}, ${VAR:-default}, ${VAR:?message}; `$${VAR}` is an escaped dollar for the container's shell
+VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
+REQUIRED = re.compile(r"^\$\{([A-Z][A-Z0-9_]*):\?[^}]+\}$")
 
-def _compose() -> dict:
+
+@cache
+def _compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
 
 
-def test_compose_has_the_ledger_and_the_simulator_with_health_checks() -> None:
-    services = _compose()["services"]
-    for name in ("postgres", "magda-sim", "ledger-init"):
+def _services() -> dict[str, dict[str, Any]]:
+    return _compose()["services"]
+
+
+def _airflow_services() -> dict[str, dict[str, Any]]:
+    """Every service built on the x-airflow-common block (the components, the init job, cli, flower)."""
+    return {name: svc for name, svc in _services().items()
+            if "AIRFLOW__CORE__EXECUTOR" in (svc.get("environment") or {})}
+
+
+def _env_example() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key)
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+    elif isinstance(node, str):
+        yield node
+
+
+def _resolve(value: str) -> str:
+    """A compose value with the defaults filled in (`${VAR:-default}` -> default, `${VAR:?...}` -> VAR)."""
+    value = re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*):\?[^}]*\}", r"\1", value)
+
+
+def _container_script(text: str) -> str:
+    """What the container's shell gets: compose turns `$$` into `$`."""
+    return text.replace("$$", "$")
+
+
+def _command(name: str) -> list[str]:
+    command = _services()[name]["command"]
+    return command.split() if isinstance(command, str) else list(command)
+
+
+def _mount_targets(svc: dict[str, Any]) -> dict[str, str]:
+    targets = {}
+    for volume in svc.get("volumes", []):
+        source, target, *_ = volume.split(":")
+        targets[target] = source
+    return targets
+
+
+# ---- the services ----
+
+def test_every_airflow_component_is_present_and_built_on_the_common_block() -> None:
+    common = _compose()["x-airflow-common"]
+    services = _services()
+    for name in (*AIRFLOW_COMPONENTS, "airflow-init"):
         assert name in services, f"service {name} missing"
-    assert "healthcheck" in services["postgres"]
-    assert "healthcheck" in services["magda-sim"]
-    assert services["ledger-init"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        svc = services[name]
+        assert svc["image"] == common["image"] and svc["build"] == common["build"], name
+        for key, value in common["environment"].items():
+            assert svc["environment"].get(key) == value, f"{name}: {key} differs from x-airflow-common"
+        assert set(_mount_targets(common)) <= set(_mount_targets(svc)), f"{name} lacks a common mount"
+    assert {"postgres", "redis", "magda-sim", "standins", "mailpit"} <= set(services)
 
 
-def test_compose_commands_are_real_cli_commands() -> None:
-    services = _compose()["services"]
-    assert services["magda-sim"]["command"][0] == "magda-sim"
-    assert services["ledger-init"]["command"] == ["db", "upgrade"]
+def test_the_worker_is_called_airflow_worker_and_can_be_scaled() -> None:
+    worker = _services()["airflow-worker"]  # docs/scaling-workers.md: docker compose up --scale airflow-worker=N
+    assert _command("airflow-worker") == ["celery", "worker"]
+    assert "container_name" not in worker, "a fixed container name cannot be scaled"
+    assert "ports" not in worker, "a published host port cannot be scaled"
+    assert worker["environment"]["DUMB_INIT_SETSID"] == "0"  # warm shutdown of Celery, as in the official file
 
 
-def test_simulator_port_is_published_on_loopback_only() -> None:
-    ports = _compose()["services"]["magda-sim"]["ports"]
-    assert all(p.startswith("127.0.0.1:") for p in ports)
+def test_component_commands_are_the_airflow_ones() -> None:
+    expected = {"airflow-apiserver": ["api-server"], "airflow-scheduler": ["scheduler"],
+                "airflow-dag-processor": ["dag-processor"], "airflow-triggerer": ["triggerer"],
+                "airflow-worker": ["celery", "worker"], "flower": ["celery", "flower"]}
+    for name, command in expected.items():
+        assert _command(name) == command, name
+
+
+def test_flower_and_the_cli_are_behind_profiles() -> None:
+    services = _services()
+    assert services["flower"]["profiles"] == ["flower"]
+    assert services["airflow-cli"]["profiles"] == ["debug"]
+    for name, svc in services.items():
+        if "profiles" not in svc:
+            for dependency in svc.get("depends_on", {}):
+                assert "profiles" not in services[dependency], f"{name} needs {dependency}, which is optional"
+
+
+def test_every_long_running_service_has_a_healthcheck() -> None:
+    for name, svc in _services().items():
+        if name in ONE_SHOT or name == "airflow-cli":
+            continue
+        test = svc.get("healthcheck", {}).get("test")
+        assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no health check"
+        assert svc.get("restart") == "always", f"{name} is not restarted"
+
+
+def test_health_checks_are_the_official_ones() -> None:
+    services = _services()
+
+    def check(name: str) -> str:
+        return _container_script(" ".join(services[name]["healthcheck"]["test"][1:]))
+
+    assert "http://localhost:8080/api/v2/monitor/health" in check("airflow-apiserver")
+    for name, job in (("airflow-scheduler", "SchedulerJob"), ("airflow-dag-processor", "DagProcessorJob"),
+                      ("airflow-triggerer", "TriggererJob")):
+        assert check(name) == f'airflow jobs check --job-type {job} --hostname "${{HOSTNAME}}"', name
+    assert check("airflow-worker") == ('celery --app airflow.providers.celery.executors.celery_executor.app '
+                                       'inspect ping -d "celery@${HOSTNAME}"')
+    assert "http://localhost:8088/_sim/health" in check("magda-sim")
+    assert "http://localhost:8090/health" in check("standins")
+    assert check("postgres").startswith("pg_isready")
+    assert check("redis") == "redis-cli ping"
+
+
+def test_depends_on_waits_for_health_and_for_the_init_job() -> None:
+    services = _services()
+    for name in AIRFLOW_COMPONENTS:
+        depends = services[name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy", name
+        assert depends["redis"]["condition"] == "service_healthy", name
+        assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
+    assert services["airflow-init"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    worker = services["airflow-worker"]["depends_on"]
+    for needed in ("airflow-apiserver", "magda-sim", "standins", "mailpit"):
+        assert worker[needed]["condition"] == "service_healthy", needed
+    assert services["magda-sim"]["depends_on"]["population-init"]["condition"] == "service_completed_successfully"
+    for name, svc in services.items():
+        for dependency, spec in svc.get("depends_on", {}).items():
+            if spec["condition"] == "service_healthy":
+                assert "healthcheck" in services[dependency], f"{name} waits for {dependency}'s health check"
+            elif spec["condition"] == "service_completed_successfully":
+                assert dependency in ONE_SHOT and "restart" not in services[dependency], (name, dependency)
+
+
+# ---- one secret for all, from .env ----
+
+def test_every_airflow_service_gets_the_same_required_secrets_from_env() -> None:
+    airflow = _airflow_services()
+    assert set(AIRFLOW_COMPONENTS) | {"airflow-init", "flower", "airflow-cli"} <= set(airflow)
+    example = _env_example()
+    for key in SECRETS:
+        values = {svc["environment"].get(key) for svc in airflow.values()}
+        assert len(values) == 1 and None not in values, f"{key} differs between the Airflow services: {values}"
+        match = REQUIRED.match(values.pop())
+        assert match, f"{key} must come from .env as ${{VAR:?message}}"
+        assert match.group(1) in example, f"{match.group(1)} is not in .env.example"
+
+
+def test_every_password_is_required_from_env() -> None:
+    example = _env_example()
+    needed = {m.group(1) for text in _strings(_compose()) for m in re.finditer(r"\$\{([A-Z0-9_]+):\?", text)}
+    assert {"POSTGRES_PASSWORD", "PROACTIEF_LEDGER_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_VIEWER_PASSWORD",
+            "PROACTIEF_PSEUDONYM_KEY"} <= needed
+    for name in needed:
+        assert "change-me" in example[name], f".env.example must hold a placeholder for {name}, not a secret"
+
+
+def test_every_compose_variable_is_listed_in_env_example() -> None:
+    referenced = {m.group(1) for text in _strings(_compose()) for m in VARIABLE.finditer(text)}
+    listed = set(_env_example())
+    assert referenced - listed == set(), "add these to .env.example"
+    assert listed - referenced == set(), ".env.example lists variables docker-compose.yaml does not use"
+
+
+def test_env_example_says_how_to_generate_the_fernet_key_and_the_jwt_secret() -> None:
+    text = (ROOT / ".env.example").read_text()
+    assert "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" in text
+    assert "openssl rand -hex 32" in text
+
+
+def test_env_is_git_ignored_and_kept_out_of_the_image() -> None:
+    if shutil.which("git") and (ROOT / ".git").exists():
+        assert subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT).returncode == 0
+    else:
+        assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in (ROOT / ".dockerignore").read_text().splitlines()
+
+
+# ---- executor, auth, project settings ----
+
+def test_executor_is_celery_with_a_redis_broker_and_a_postgres_result_backend() -> None:
+    env = _compose()["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+    assert _resolve(env["AIRFLOW__CELERY__RESULT_BACKEND"]).startswith("db+postgresql://")
+    assert urlsplit(_resolve(env["AIRFLOW__CELERY__RESULT_BACKEND"])).hostname == "postgres"
+    assert urlsplit(_resolve(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])).hostname == "postgres"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+
+
+def test_auth_is_the_simple_auth_manager_with_users_from_env() -> None:
+    services = _services()
+    env = _compose()["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"] == \
+        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+    users = [u.split(":") for u in _resolve(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]).split(",")]
+    assert [role for _, role in users] == ["admin", "viewer"]
+    passwords = "/opt/airflow/auth/passwords.json"
+    for name in ("airflow-init", "airflow-apiserver"):  # the init job writes it, the api-server reads it
+        assert services[name]["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == passwords
+        assert _mount_targets(services[name])["/opt/airflow/auth"] == "airflow-auth"
+    init_env = services["airflow-init"]["environment"]
+    assert [u for u, _ in users] == [_resolve(init_env["_AIRFLOW_ADMIN_USERNAME"]),
+                                     _resolve(init_env["_AIRFLOW_VIEWER_USERNAME"])]
+    assert REQUIRED.match(init_env["_AIRFLOW_ADMIN_PASSWORD"]) and REQUIRED.match(init_env["_AIRFLOW_VIEWER_PASSWORD"])
+
+
+def test_every_airflow_setting_is_a_real_airflow_option() -> None:
+    keys = {k for svc in _airflow_services().values() for k in svc["environment"] if k.startswith("AIRFLOW__")}
+    options = sorted(tuple(k.removeprefix("AIRFLOW__").lower().split("__")) for k in keys)
+    out = _airflow_python("""
+import json, sys
+from airflow.configuration import conf
+known = conf.configuration_description
+print(json.dumps([[s, k] for s, k in json.loads(sys.argv[1]) if k not in known.get(s, {}).get("options", {})]))
+""", json.dumps(options))
+    assert json.loads(out) == [], "not Airflow config options"
+
+
+def test_the_project_settings_are_the_names_the_code_reads() -> None:
+    from dataclasses import fields
+
+    from proactief.grants.config import DeliveryConfig
+    from proactief.magda.config import MagdaConfig
+
+    env = {k: _resolve(v) for k, v in _compose()["x-airflow-common"]["environment"].items()}
+    project = {k for k in env if k.startswith("PROACTIEF_")}
+    read_elsewhere = {"PROACTIEF_DB_URL", "PROACTIEF_ALERT_EMAIL", "PROACTIEF_ALERT_FROM", "PROACTIEF_CITY_DATA_DIR",
+                      "PROACTIEF_OPTOUT_INBOX", "PROACTIEF_PSEUDONYM_KEY"}
+    known = ({f"PROACTIEF_{f.name.upper()}" for f in fields(DeliveryConfig)}
+             | {f"PROACTIEF_MAGDA_{f.name.upper()}" for f in fields(MagdaConfig)} | read_elsewhere)
+    assert project - known == set(), "no code reads these"
+    sources = "".join(p.read_text() for d in ("include/proactief", "plugins", "dags") for p in (ROOT / d).rglob("*.py"))
+    for name in read_elsewhere:
+        assert name in sources, f"{name} is not read by the code any more"
+    assert {"PROACTIEF_DB_URL", "PROACTIEF_MAGDA_BASE_URL", "PROACTIEF_ALERT_EMAIL", "PROACTIEF_UITPAS_URL",
+            "PROACTIEF_IVAGO_DIR", "PROACTIEF_SCHOOL_DIR", "PROACTIEF_LETTER_DIR", "PROACTIEF_EBOX_URL",
+            "PROACTIEF_SMTP_HOST", "PROACTIEF_SMTP_PORT", "PROACTIEF_SMTP_SENDER"} <= project
+    delivery = DeliveryConfig.from_env(env)
+    assert (delivery.uitpas_url, delivery.ebox_url, delivery.smtp_host, delivery.smtp_port) == (
+        "http://standins:8090/uitpas", "http://standins:8090/ebox", "mailpit", 1025)
+    assert delivery.uitpas_client_id and delivery.uitpas_client_secret  # else the UiTPAS adapter is not built
+    assert MagdaConfig.from_env(env).base_url == "http://magda-sim:8088"
+
+
+def test_mail_goes_to_the_local_smtp_server() -> None:
+    env = _compose()["x-airflow-common"]["environment"]
+    assert "mailpit" in _services()
+    assert env["AIRFLOW__SMTP__SMTP_HOST"] == env["PROACTIEF_SMTP_HOST"] == "mailpit"
+    assert env["AIRFLOW__SMTP__SMTP_PORT"] == env["PROACTIEF_SMTP_PORT"] == "1025"
+    connection = json.loads(_resolve(env["AIRFLOW_CONN_SMTP_DEFAULT"]))  # the operators' alerts (smtp_default)
+    assert (connection["conn_type"], connection["host"], connection["port"]) == ("smtp", "mailpit", 1025)
+
+
+# ---- the ledger ----
+
+def test_the_ledger_is_its_own_database_and_role_migrated_by_the_init_job() -> None:
+    env = _compose()["x-airflow-common"]["environment"]
+    ledger = urlsplit(_resolve(env["PROACTIEF_DB_URL"]))
+    metadata = urlsplit(_resolve(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
+    assert ledger.hostname == metadata.hostname == "postgres"
+    assert ledger.path != metadata.path and ledger.username != metadata.username
+    lines = [line.strip() for line in _command("airflow-init")[2].splitlines()]
+    steps = ("airflow db migrate", "airflow pools import /opt/airflow/airflow/pools.json", "proactief db upgrade")
+    order = [lines.index(step) for step in steps]
+    assert order == sorted(order)
+    assert _mount_targets(_services()["airflow-init"])["/opt/airflow/airflow"] == "./airflow"
+    assert "magda" in json.loads((ROOT / "airflow" / "pools.json").read_text())
+
+
+def _init_snippets() -> list[str]:
+    return re.findall(r"python - <<'PY'\n(.*?)\nPY\n", _container_script(_command("airflow-init")[2]), re.S)
+
+
+def test_the_init_script_is_valid_shell_and_python() -> None:
+    script = _container_script(_command("airflow-init")[2])
+    assert subprocess.run(["bash", "-n", "-c", script]).returncode == 0
+    snippets = _init_snippets()
+    assert len(snippets) == 2
+    for snippet in snippets:
+        compile(snippet, "airflow-init", "exec")
+
+
+@pytest.mark.integration
+def test_the_init_job_creates_the_ledger_database_and_role_idempotently() -> None:
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_ADMIN_URL
+
+    name = f"proactief_c_{uuid.uuid4().hex[:10]}"
+    ledger_url = f"postgresql+psycopg2://{name}:p%40ss'w0rd@127.0.0.1:5432/{name}"
+    env = dict(os.environ, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=PG_ADMIN_URL, PROACTIEF_DB_URL=ledger_url)
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        for _ in range(2):  # a second run (a restarted stack) changes nothing and does not fail
+            subprocess.run([sys.executable, "-"], input=_init_snippets()[0], text=True, env=env, check=True)
+        engine = create_engine(ledger_url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT current_user, current_database()")).one() == (name, name)
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+# ---- mounts and image ----
+
+def test_dags_plugins_and_include_are_mounted_in_every_airflow_service_where_the_image_expects_them() -> None:
+    for name, svc in _airflow_services().items():
+        targets = _mount_targets(svc)
+        for source, target in MOUNTS.items():
+            assert targets.get(target) == source, f"{name}: {source} not mounted at {target}"
+        assert "AIRFLOW__CORE__DAGS_FOLDER" not in svc["environment"]  # the default, $AIRFLOW_HOME/dags
+        assert "AIRFLOW__CORE__PLUGINS_FOLDER" not in svc["environment"]
+    for name in ("magda-sim", "standins", "population-init"):  # our image, our code
+        assert _mount_targets(_services()[name])["/opt/proactief/include"] == "./include", name
+
+
+def test_the_mounted_include_is_the_code_that_runs() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "COPY --chown=airflow:0 include /opt/proactief/include" in dockerfile
+    assert re.search(r"pip install [^\n]*--no-deps -e /opt/proactief\s*$", dockerfile, re.M), \
+        "the project must be installed editable from /opt/proactief"
+    # an editable install of this pyproject.toml puts <project>/include on sys.path (as in this virtualenv), so in
+    # the image /opt/proactief/include, the mount target, is where `proactief` is imported from
+    import proactief
+
+    assert Path(proactief.__file__).resolve().is_relative_to(ROOT / "include")
 
 
 def test_dockerfile_installs_the_pinned_requirements_on_airflow_332() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "FROM apache/airflow:3.3.2-python3.11" in dockerfile
     assert "-r /opt/proactief/requirements.txt -c /opt/proactief/constraints.txt" in dockerfile
+    assert "COPY --chown=airflow:0 requirements.txt constraints.txt pyproject.toml /opt/proactief/" in dockerfile
+    assert "libxml2" in dockerfile and "libxslt1.1" in dockerfile
+    instructions = "\n".join(line for line in dockerfile.splitlines() if not line.lstrip().startswith("#")).lower()
+    assert "chromium" not in instructions and "playwright" not in instructions  # the image needs no browser
+    assert re.search(r"^USER airflow\s*$", dockerfile, re.M) and dockerfile.rstrip().splitlines()[-1] != "USER root"
+
+
+def test_the_image_seeds_the_volumes_it_writes_to() -> None:
+    # a new named volume takes the owner of the image's folder it is mounted on: the airflow user, not root
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    targets = {target for svc in _services().values() for target, source in _mount_targets(svc).items()
+               if source in _compose()["volumes"] and source != "postgres-db-volume"}
+    assert targets == {"/opt/airflow/logs", "/opt/airflow/data", "/opt/airflow/auth"}
+    for target in targets - {"/opt/airflow/logs"}:  # the base image has its logs folder
+        assert re.search(rf"mkdir -p [^\n]*{target}", dockerfile) and re.search(rf"chown [^\n]*{target}", dockerfile)
+
+
+# ---- network: loopback only, no way out ----
+
+def test_published_ports_are_on_loopback_only() -> None:
+    for name, svc in _services().items():
+        for port in svc.get("ports", []):
+            assert isinstance(port, str) and port.startswith("127.0.0.1:"), f"{name} publishes {port}"
+    assert _services()["magda-sim"]["ports"] == ["127.0.0.1:${MAGDA_SIM_PORT:-8088}:8088"]
+
+
+def test_only_services_with_a_published_port_have_a_route_out() -> None:
+    networks = _compose()["networks"]
+    assert networks["backend"]["internal"] is True
+    for name, svc in _services().items():
+        if svc.get("network_mode") == "none":
+            continue
+        attached = svc.get("networks", [])
+        assert "backend" in attached, name
+        assert ("published" in attached) == ("ports" in svc), f"{name}: published network iff it publishes a port"
+    for name in ("airflow-worker", "airflow-scheduler", "airflow-triggerer", "airflow-dag-processor"):
+        assert _services()[name]["networks"] == ["backend"], name
+
+
+def test_nothing_points_at_a_real_magda_or_the_internet() -> None:
+    services = set(_services())
+    for text in _strings(_compose()):
+        for url in re.findall(r"[a-z][a-z0-9+]*://[^\s'\"]+", _resolve(text)):
+            host = urlsplit(url).hostname
+            assert host in services or host in ("localhost", "127.0.0.1"), f"{url} leaves the stack"
+
+
+# ---- every command is real ----
+
+def _airflow_python(code: str, *args: str) -> str:
+    """Run code in a fresh interpreter with the stack's executor and a throwaway AIRFLOW_HOME; its stdout."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        env.update(AIRFLOW_HOME=home, AIRFLOW__CORE__EXECUTOR="CeleryExecutor", AIRFLOW__CORE__LOAD_EXAMPLES="False")
+        result = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
+                                timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+
+
+def test_airflow_commands_are_real_airflow_subcommands() -> None:
+    import shlex
+
+    commands = [_command(name) for name in (*AIRFLOW_COMPONENTS, "flower")]
+    for name in ("airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+        commands.append(shlex.split(_container_script(_services()[name]["healthcheck"]["test"][1]))[1:])
+    for line in _command("airflow-init")[2].splitlines():
+        if line.startswith("airflow "):
+            commands.append(shlex.split(line)[1:])
+    assert ["pools", "import", "/opt/airflow/airflow/pools.json"] in commands
+    _airflow_python("""
+import json, sys
+from airflow.cli import cli_parser
+parser = cli_parser.get_parser()
+for args in json.loads(sys.argv[1]):
+    parser.parse_args(args)  # exits 2 with the usage on an unknown command or flag
+""", json.dumps(commands))
+
+
+def test_the_virtualenv_has_the_image_pins_of_the_stack_commands() -> None:
+    # the command checks here run in .venv; they hold for the image only when both have the constraints.txt pins
+    from importlib.metadata import version
+
+    pins = dict(line.split("==", 1) for line in (ROOT / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    pins = {name.lower(): pin.split("#", 1)[0].strip() for name, pin in pins.items()}
+    names = ("apache-airflow", "apache-airflow-providers-celery", "celery", "kombu", "flower", "redis")
+    differ = {name: f".venv {version(name)}, constraints.txt {pins[name]}" for name in names
+              if version(name) != pins[name]}
+    assert differ == {}
+
+
+def test_the_celery_app_of_the_worker_health_check_imports() -> None:
+    # the scheduler's CeleryExecutor and the worker's health check load this module (a celery release the celery
+    # provider does not support breaks it: celery 5.7 removed `celery.backends.database.retry`)
+    _airflow_python("from airflow.providers.celery.executors.celery_executor import app; print(app.main)")
+
+
+def test_the_simulator_command_parses_with_its_real_flags() -> None:
+    from proactief.simulator.__main__ import parser
+
+    svc = _services()["magda-sim"]
+    assert svc["entrypoint"] == ["proactief"]  # bypass the Airflow entrypoint, which would run `airflow magda-sim`
+    command = _command("magda-sim")
+    assert command[0] == "magda-sim"
+    args = parser().parse_args(command[1:])
+    assert (args.host, args.port) == ("0.0.0.0", 8088)
+    population = _services()["population-init"]["command"][0]
+    assert args.population == re.search(r"--out (\S+)", population).group(1) + "/magda-population.jsonl"
+
+
+def test_the_standins_command_parses_with_its_real_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from proactief.standins.__main__ import main
+
+    svc = _services()["standins"]
+    assert svc["entrypoint"] == ["python"]
+    command = [_resolve(part) for part in _command("standins")]
+    assert command[:2] == ["-m", "proactief.standins"]
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(kw, app=app))
+    main(command[2:])
+    assert (served["host"], served["port"]) == ("0.0.0.0", 8090)
+    env = _compose()["x-proactief-env"]
+    assert (_resolve(env["PROACTIEF_UITPAS_CLIENT_ID"]), _resolve(env["PROACTIEF_UITPAS_CLIENT_SECRET"])) == (
+        command[command.index("--uitpas-client-id") + 1], command[command.index("--uitpas-client-secret") + 1])
+    assert "--auto-passholders" in command
+    assert _resolve(env["PROACTIEF_UITPAS_URL"]) == "http://standins:8090/uitpas"
+
+
+def test_the_project_cli_commands_exist_with_their_flags() -> None:
+    import typer
+
+    from proactief.cli import app
+
+    root = typer.main.get_command(app)
+
+    def options(*path: str) -> set[str]:
+        command = root
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        return {opt for param in command.params for opt in param.opts}
+
+    assert "--db-url" in options("db", "upgrade")  # `proactief db upgrade` reads PROACTIEF_DB_URL by default
+    script = _container_script(_services()["population-init"]["command"][0]).replace("\\\n", " ")
+    used = set(re.findall(r"(--[a-z][a-z-]*)", script.split("proactief population generate", 1)[1]))
+    assert used and used <= options("population", "generate")
+
+
+def test_the_compose_file_uses_only_known_service_keys() -> None:
+    known = {"image", "build", "command", "entrypoint", "environment", "volumes", "ports", "expose", "networks",
+             "network_mode", "healthcheck", "restart", "depends_on", "profiles", "user", "init"}
+    for name, svc in _services().items():
+        assert set(svc) <= known, f"{name}: {set(svc) - known}"
+        for key in svc.get("healthcheck", {}):
+            assert key in {"test", "interval", "timeout", "retries", "start_period"}, (name, key)
