@@ -54,7 +54,8 @@ def db_audit(
     db_url: DbUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
 ) -> None:
-    """Who consulted this person's data, when and why (a citizen's access request)."""
+    """Who consulted this person's data, when and why (a citizen's access request); for a lookup in the
+    dashboard also which staff account looked (``consulted_by``)."""
     from proactief.insz import InvalidINSZ, validate_insz
     from proactief.ledger import make_engine
     from proactief.ledger.audit import consultations_about
@@ -75,12 +76,14 @@ def db_audit(
             "purpose": r.purpose,
             "outcome": r.outcome,
             "message_ref": r.message_ref,
+            "consulted_by": r.consulted_by,
         }
         if as_json:
             typer.echo(json.dumps(record))
         else:
             typer.echo(
-                f"{record['when']}  {r.service:<50} {r.hoedanigheid:<10} {r.purpose or '-':<22} {r.outcome}"
+                f"{record['when']}  {r.service:<50} {r.hoedanigheid:<10} {r.purpose or '-':<22} {r.outcome:<12} "
+                f"{r.consulted_by or '-'}"
             )
     if not as_json:
         typer.echo(f"{len(rows)} consultation(s)")

@@ -365,6 +365,7 @@ Where to look:
                   Dags → uitpas-kansentarief → the run → Graph: the lifecycle steps as task groups
                   (select → DQ → MAGDA query mapped over chunks → DQ → decide → DQ + approval gate → grant →
                   reconcile → notify → report); each task's log shows counts, never a national number.
+  Dashboard       http://localhost:{api_port}/plugin/proactief   (Regelingen: figures, take-up plot, lookup)
   Ledger          {_redacted(db_url)}
                   tables scheme_run, decision, benefit_grant, outbox, dq_result, magda_consultation (audit log)
   Alert e-mails   {home / 'mail' / 'new'}  (one file per operator alert)

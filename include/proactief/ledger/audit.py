@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session
@@ -13,7 +14,13 @@ from sqlalchemy.orm import Session
 from proactief.ledger.models import AUDIT_RETENTION_YEARS, MagdaConsultation
 from proactief.magda.audit import Consultation
 
-__all__ = ["LedgerAuditSink", "consultations_about", "purge_expired_consultations"]
+__all__ = ["LOOKUP_AFNEMER", "LOOKUP_SERVICE", "LedgerAuditSink", "consultations_about",
+           "purge_expired_consultations", "record_lookup"]
+
+LOOKUP_SERVICE = "Proactief.Dashboard.Opzoeking"
+"""The audit ``service`` of a person looked up by hand in the dashboard (not a MAGDA call, but the same log:
+a citizen asking who consulted their data sees the call-centre lookups too)."""
+LOOKUP_AFNEMER = "Stad Gent – Proactief dashboard"
 
 
 def _retain_until(moment: datetime) -> date:
@@ -85,6 +92,23 @@ class LedgerAuditSink:
             else:
                 for _, waiting in batch:
                     waiting.set_result(None)
+
+
+def record_lookup(engine: Engine, *, subject_insz: str, consulted_by: str, outcome: str, hoedanigheid: str,
+                  purpose: str = "callcenter", at: datetime | None = None) -> str:
+    """Write one dashboard lookup of a person to the consultation log, committed before the answer is shown.
+
+    ``consulted_by`` is the staff account that looked (the Airflow user name); ``hoedanigheid`` the capacity of
+    the scheme the lookup was for. Returns the row's message reference."""
+    moment = at or datetime.now(UTC)
+    ref = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(insert(MagdaConsultation).values(
+            message_ref=ref, question_ref=ref, service=LOOKUP_SERVICE, afnemer=LOOKUP_AFNEMER,
+            hoedanigheid=hoedanigheid[:40], gebruiker=None, subject_insz=subject_insz, requested_at=moment,
+            outcome=outcome[:24], code=None, purpose=purpose[:80], duration_ms=None,
+            retain_until=_retain_until(moment), consulted_by=consulted_by[:120]))
+    return ref
 
 
 def consultations_about(engine: Engine, insz: str) -> list[MagdaConsultation]:

@@ -93,6 +93,9 @@ class MagdaConsultation(Base):
     purpose: Mapped[str | None] = mapped_column(String(80))
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     retain_until: Mapped[date] = mapped_column(Date, index=True)
+    consulted_by: Mapped[str | None] = mapped_column(String(120))
+    """The staff account (Airflow user name) behind a consultation made by hand, e.g. a call-centre lookup in
+    the dashboard; None for the automated runs (``gebruiker`` is MAGDA's own INSZ field, not a login)."""
 
 
 # ------------------------------------------------------------------------------------------ city data

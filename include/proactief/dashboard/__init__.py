@@ -1,0 +1,23 @@
+"""The scheme owners' dashboard, without Airflow: figures per scheme and run, the take-up trend, the SVG plots,
+the call centre's explanation of one person's decision, and the HTML pages.
+
+The Airflow plugin (``plugins/proactief_dashboard.py`` and ``plugins/proactief_airflow/dashboard.py``) only adds
+login, authorisation per scheme and the pending approvals from Airflow's metadata; everything that reads the
+ledger lives here so it can be tested against PostgreSQL alone.
+"""
+
+from proactief.dashboard.figures import DQ_STEPS, RunFigures, runs, unfinished_runs
+from proactief.dashboard.lookup import Explanation, explain, lookup_and_audit
+from proactief.dashboard.trend import TrendPoint, take_up_trend
+
+__all__ = [
+    "DQ_STEPS",
+    "Explanation",
+    "RunFigures",
+    "TrendPoint",
+    "explain",
+    "lookup_and_audit",
+    "runs",
+    "take_up_trend",
+    "unfinished_runs",
+]

@@ -1,0 +1,67 @@
+"""Per scheme and run the figures, the take-up trend and the runs not finished, against a real PostgreSQL ledger
+whose contents are known (``ledger_data``)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, text
+
+from proactief.dashboard import runs, take_up_trend, unfinished_runs
+from tests.dashboard.ledger_data import IVAGO, UITPAS, Ledger
+
+pytestmark = pytest.mark.integration
+
+
+def test_figures_of_a_run_count_decisions_grants_notices_and_opt_outs(engine: Engine, data: Ledger) -> None:
+    by_id = {r.run_id: r for r in runs(engine, [UITPAS])[UITPAS]}
+    a = by_id[data.runs["a"]]
+    assert (a.selected, a.eligible, a.not_eligible, a.undetermined) == (6, 3, 2, 1)
+    assert a.granted == 2  # the cancelled grant (objection before delivery) is not counted
+    assert (a.notified, a.notify_pending) == (1, 1)
+    assert a.opted_out == 1
+    assert a.dq_status == "passed" and a.finished
+    assert a.dag_run_id == "manual__a"
+    c = by_id[data.runs["c"]]
+    assert (c.eligible, c.granted, c.already_granted, c.notified) == (4, 0, 4, 0)
+
+
+def test_runs_are_per_scheme_newest_first_and_limited(engine: Engine, data: Ledger) -> None:
+    found = runs(engine, [UITPAS, IVAGO, "lez-vrijstelling"], limit=3)
+    assert [r.run_id for r in found[UITPAS]] == [data.runs["e"], data.runs["d"], data.runs["c"]]
+    assert [r.run_id for r in found[IVAGO]] == [data.runs["f"]]
+    assert found["lez-vrijstelling"] == []
+    assert runs(engine, []) == {}
+
+
+def test_dq_status_failed_and_incomplete(engine: Engine, data: Ledger) -> None:
+    e = {r.run_id: r for r in runs(engine, [UITPAS])[UITPAS]}[data.runs["e"]]
+    assert e.dq_status == "failed"
+    assert e.dq["reconciliation"] is None
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE scheme_run SET figures = CAST(:f AS json) WHERE id = :i"),
+                     {"f": '{"dq_population": "passed"}', "i": data.runs["e"]})
+    e = {r.run_id: r for r in runs(engine, [UITPAS])[UITPAS]}[data.runs["e"]]
+    assert e.dq_status == "incomplete"
+
+
+def test_decision_counts_survive_retention_through_the_run_figures(engine: Engine, data: Ledger) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM decision WHERE run_id = :r"), {"r": data.runs["a"]})
+    a = {r.run_id: r for r in runs(engine, [UITPAS])[UITPAS]}[data.runs["a"]]
+    assert (a.eligible, a.not_eligible, a.undetermined) == (3, 2, 1)
+
+
+def test_unfinished_runs_are_those_not_finished(engine: Engine, data: Ledger) -> None:
+    assert [r.run_id for r in unfinished_runs(engine, [UITPAS, IVAGO])] == [data.runs["e"]]
+    assert unfinished_runs(engine, [IVAGO]) == []
+
+
+def test_take_up_trend_per_period_of_finished_real_population_runs(engine: Engine, data: Ledger) -> None:
+    trend = take_up_trend(engine, UITPAS)
+    # 2026-12 has only a dry run and a stopped run: not a period yet
+    assert [(p.period, p.eligible, p.granted, p.notified) for p in trend] == [("2026-10", 3, 2, 1),
+                                                                              ("2026-11", 4, 4, 4)]
+    assert trend[1].run_id == data.runs["c"]  # the latest run of the period; its grants came from run b
+    assert trend[0].take_up == pytest.approx(2 / 3)
+    assert take_up_trend(engine, "lez-vrijstelling") == []
+    assert [p.period for p in take_up_trend(engine, UITPAS, periods=1)] == ["2026-11"]
