@@ -25,7 +25,10 @@ optout_app = typer.Typer(help="Objections (GDPR Art. 21): record, withdraw, look
                          no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(population_app, name="population")
+outbox_app = typer.Typer(help="The outbox: what failed to reach a downstream system or a citizen, and requeue it.",
+                         no_args_is_help=True)
 app.add_typer(optout_app, name="optout")
+app.add_typer(outbox_app, name="outbox")
 
 DbUrl = Annotated[
     str | None,
@@ -324,6 +327,50 @@ def optout_sync(
         _fail(f"{type(exc).__name__}: {exc}")
     finally:
         engine.dispose()
+
+
+@outbox_app.command("failed")
+def outbox_failed(
+    db_url: DbUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the failed grant rows and notices (ids, channel, attempts, error; no personal data)."""
+    from proactief.lifecycle.outbox import failed_rows
+
+    engine = _ledger(db_url)
+    try:
+        rows = failed_rows(engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(rows, default=str))
+        return
+    for r in rows["grants"]:
+        typer.echo(f"outbox {r['id']:>8}  {r['kind']:<7} {r['channel']:<15} {r['scheme_id']:<22} {r['period']:<10} "
+                   f"attempts {r['attempts']}  {r['last_error'] or ''}")
+    for r in rows["notices"]:
+        typer.echo(f"notice {r['id']:>8}  {r['channel']:<15} attempts {r['attempts']}  {r['last_error'] or ''}")
+    typer.echo(f"{len(rows['grants'])} failed grant row(s), {len(rows['notices'])} failed notice(s)")
+
+
+@outbox_app.command("requeue")
+def outbox_requeue(
+    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel (uitpas, email, …).")] = None,
+    outbox_id: Annotated[list[int] | None, typer.Option("--id", help="A failed grant row (repeatable).")] = None,
+    notice_id: Annotated[list[int] | None, typer.Option("--notice", help="A failed notice (repeatable).")] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """Make failed rows due again after their cause is fixed (all failed ones unless --id/--notice name some);
+    the next outbox_dispatch run delivers them. Never grants or sends twice."""
+    from proactief.lifecycle.outbox import requeue_failed
+
+    engine = _ledger(db_url)
+    try:
+        out = requeue_failed(engine, channel=channel, outbox_ids=outbox_id or (), notice_ids=notice_id or ())
+    finally:
+        engine.dispose()
+    typer.echo(f"requeued {out['grant_rows']} grant row(s) and {out['notices']} notice(s) "
+               f"({out['notice_rows']} notification row(s)); trigger outbox_dispatch or wait for its next run")
 
 
 def _redact_url(url: str) -> str:

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from proactief.notify.model import BenefitLine, RenderedNotice
     from proactief.notify.model import Notice as NoticeData
 
-__all__ = ["NoticeChannel", "backoff", "delivery_status", "dispatch_grants", "dispatch_notices"]
+__all__ = ["NoticeChannel", "backoff", "delivery_status", "dispatch_grants", "dispatch_notices", "failed_rows",
+           "requeue_failed"]
 
 log = logging.getLogger("proactief.outbox")
 
@@ -349,3 +350,50 @@ def delivery_status(engine: Engine, run_id: int | None = None) -> dict[str, dict
         for kind, channel, status, count in conn.execute(stmt):
             out[f"{kind}/{channel}"][status] = int(count)
     return dict(out)
+
+
+def failed_rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """What needs a person: failed grant/revoke rows and failed notices, with the error but no personal data."""
+    with engine.connect() as conn:
+        grants = [dict(r._mapping) for r in conn.execute(
+            select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.attempts,
+                   OutboxMessage.last_error, GrantRow.scheme_id, GrantRow.period)
+            .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
+            .where(OutboxMessage.kind.in_(GRANT_KINDS), OutboxMessage.status == "failed")
+            .order_by(OutboxMessage.id))]
+        notices = [dict(r._mapping) for r in conn.execute(
+            select(Notice.id, Notice.channel, Notice.attempts, Notice.last_error)
+            .where(Notice.status == "failed").order_by(Notice.id))]
+    return {"grants": grants, "notices": notices}
+
+
+def requeue_failed(engine: Engine, *, channel: str | None = None, outbox_ids: Sequence[int] = (),
+                   notice_ids: Sequence[int] = ()) -> dict[str, int]:
+    """Make failed rows due again once their cause is fixed: the named ones, else every failed one (of
+    ``channel``). Safe to repeat: adapters read before they write and notices keep their ``Message-ID``, so a
+    requeue never grants or sends twice; the opt-out is checked again when they go out.
+
+    A notice is requeued with its outbox rows, in one transaction: a pending notice without pending rows would be
+    closed as cancelled."""
+    with engine.begin() as conn:
+        grants = select(OutboxMessage.id).where(OutboxMessage.kind.in_(GRANT_KINDS), OutboxMessage.status == "failed")
+        notices = select(Notice.id).where(Notice.status == "failed")
+        if channel:
+            grants = grants.where(OutboxMessage.channel == channel)
+            notices = notices.where(Notice.channel == channel)
+        if outbox_ids or notice_ids:
+            grants = grants.where(OutboxMessage.id.in_(list(outbox_ids)))
+            notices = notices.where(Notice.id.in_(list(notice_ids)))
+        grant_ids = list(conn.execute(grants).scalars())
+        notice_list = list(conn.execute(notices).scalars())
+        again = {"status": "pending", "attempts": 0, "next_attempt_at": None, "last_error": None}
+        if grant_ids:
+            conn.execute(update(OutboxMessage).where(OutboxMessage.id.in_(grant_ids)).values(**again))
+        rows = 0
+        if notice_list:
+            conn.execute(update(Notice).where(Notice.id.in_(notice_list)).values(**again))
+            rows = conn.execute(update(OutboxMessage).where(OutboxMessage.notice_id.in_(notice_list),
+                                                            OutboxMessage.status == "failed")
+                                .values(status="pending", last_error=None)).rowcount
+    log.info("requeued %d grant row(s) and %d notice(s)", len(grant_ids), len(notice_list))
+    return {"grant_rows": len(grant_ids), "notices": len(notice_list), "notice_rows": int(rows or 0)}
