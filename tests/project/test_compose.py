@@ -117,6 +117,7 @@ def test_the_worker_is_called_airflow_worker_and_can_be_scaled() -> None:
     assert "container_name" not in worker, "a fixed container name cannot be scaled"
     assert "ports" not in worker, "a published host port cannot be scaled"
     assert worker["environment"]["DUMB_INIT_SETSID"] == "0"  # warm shutdown of Celery, as in the official file
+    assert worker["stop_grace_period"] == "10m", "a worker scaled down finishes its running tasks first"
 
 
 def test_component_commands_are_the_airflow_ones() -> None:
@@ -538,7 +539,7 @@ def test_the_project_cli_commands_exist_with_their_flags() -> None:
 
 def test_the_compose_file_uses_only_known_service_keys() -> None:
     known = {"image", "build", "command", "entrypoint", "environment", "volumes", "ports", "expose", "networks",
-             "network_mode", "healthcheck", "restart", "depends_on", "profiles", "user", "init"}
+             "network_mode", "healthcheck", "restart", "depends_on", "profiles", "user", "init", "stop_grace_period"}
     for name, svc in _services().items():
         assert set(svc) <= known, f"{name}: {set(svc) - known}"
         for key in svc.get("healthcheck", {}):
