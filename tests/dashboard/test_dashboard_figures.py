@@ -65,3 +65,29 @@ def test_take_up_trend_per_period_of_finished_real_population_runs(engine: Engin
     assert trend[0].take_up == pytest.approx(2 / 3)
     assert take_up_trend(engine, "lez-vrijstelling") == []
     assert [p.period for p in take_up_trend(engine, UITPAS, periods=1)] == ["2026-11"]
+
+
+def test_take_up_counts_who_has_the_benefit_not_only_who_got_it_this_period(engine: Engine, data: Ledger) -> None:
+    """January's run finds November's year-long grants (same grant keys): its take-up is theirs, not zero."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from proactief.ledger.models import DecisionRow, SchemeRun
+    from tests.dashboard.ledger_data import person
+
+    at = dt.datetime(2027, 1, 1, 5, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        run = conn.execute(insert(SchemeRun).values(
+            scheme_id=UITPAS, rule_version="1", period="2027-01", reference_date=dt.date(2027, 1, 1),
+            external_id=f"{UITPAS}/manual__g", dry_run=False, selection="population", chunk_size=100,
+            status="finished", started_at=at, finished_at=at, figures={"grant": {"granted": 0, "already_granted": 3}},
+        ).returning(SchemeRun.id)).scalar_one()
+        for n in (11, 12, 13, 15):  # 15 is new and not granted yet (say, the grant step is still to come)
+            conn.execute(insert(DecisionRow).values(
+                run_id=run, scheme_id=UITPAS, period="2027-01", reference_date=dt.date(2027, 1, 1), insz=person(n),
+                decision="eligible", tier=None, amount=None, reasons=["RESIDENT_GHENT"], rule_version="1",
+                advice={"grant_key": f"key-{UITPAS}-{n}-2026-11"}, consultations=[], decided_at=at,
+                retain_until=dt.date(2031, 12, 31)))
+    january = take_up_trend(engine, UITPAS)[-1]
+    assert (january.period, january.eligible, january.granted, january.notified) == ("2027-01", 4, 3, 3)

@@ -1,9 +1,12 @@
-"""Take-up over periods: per scheme and period, how many were eligible, granted and notified.
+"""Take-up over periods: per scheme and period, how many were eligible, and how many of them have the benefit and
+were told.
 
 Only finished, non-dry runs over the whole population count: a dry run grants nothing and a re-evaluation of a
-few persons would make a period look empty. A period with several such runs takes the eligible count of its
-latest run; grants and notifications are counted per period (``benefit_grant.period``), whichever run of the
-period wrote them, because a re-run of a period finds the earlier run's grants and adds none.
+few persons would make a period look empty. A period with several such runs takes its latest run. *Granted* is
+the number of that run's eligible persons whose grant key has a grant (not cancelled), whichever run wrote it: a
+UiTPAS tariff granted for a year in an earlier month covers this month too, so counting only the grants written in
+the period would show take-up collapsing when it did not. *Notified*: of those, whose grant's notice was sent.
+Where the decisions are gone (retention), the grants and notices written in the period are counted instead.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from proactief.ledger.models import DecisionRow, GrantRow, OutboxMessage, SchemeRun
 
@@ -64,12 +67,38 @@ def take_up_trend(engine: Engine, scheme_id: str, *, periods: int = 24) -> list[
             .where(GrantRow.scheme_id == scheme_id, GrantRow.period.in_(wanted), OutboxMessage.kind == "notify",
                    OutboxMessage.status == "sent")
             .group_by(GrantRow.period)).all())
+        covered_by = _covered(conn, scheme_id, [r.id for r in rows])
     out = []
     for r in rows:
+        if r.id in covered_by:
+            have, told = covered_by[r.id]
+            out.append(TrendPoint(scheme_id, r.period, r.reference_date, r.id, int(eligible.get(r.id, 0)), have,
+                                  told))
+            continue
         kept = ((r.figures or {}).get("decisions") or {}).get("eligible", 0)  # after retention
         out.append(TrendPoint(scheme_id, r.period, r.reference_date, r.id, int(eligible.get(r.id, kept) or 0),
                               int(granted.get(r.period, 0)), int(notified.get(r.period, 0))))
     return out
+
+
+def _covered(conn: Connection, scheme_id: str, run_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per run: (eligible persons whose grant key has a live grant, of those whose notice was sent)."""
+    key = DecisionRow.advice["grant_key"].as_string()
+    have = dict(conn.execute(
+        select(DecisionRow.run_id, func.count(func.distinct(DecisionRow.insz)))
+        .join(GrantRow, and_(GrantRow.scheme_id == scheme_id, GrantRow.grant_key == key))
+        .where(DecisionRow.run_id.in_(run_ids), DecisionRow.decision == "eligible", GrantRow.status != "cancelled")
+        .group_by(DecisionRow.run_id)).all())
+    told = dict(conn.execute(
+        select(DecisionRow.run_id, func.count(func.distinct(DecisionRow.insz)))
+        .join(GrantRow, and_(GrantRow.scheme_id == scheme_id, GrantRow.grant_key == key))
+        .join(OutboxMessage, OutboxMessage.grant_id == GrantRow.id)
+        .where(DecisionRow.run_id.in_(run_ids), DecisionRow.decision == "eligible", GrantRow.status != "cancelled",
+               OutboxMessage.kind == "notify", OutboxMessage.status == "sent")
+        .group_by(DecisionRow.run_id)).all())
+    decided = {rid for rid, in conn.execute(
+        select(DecisionRow.run_id).where(DecisionRow.run_id.in_(run_ids)).distinct())}
+    return {rid: (int(have.get(rid, 0)), int(told.get(rid, 0))) for rid in decided}
 
 
 def trends(engine: Engine, scheme_ids: Sequence[str], *, periods: int = 24) -> dict[str, list[TrendPoint]]:
