@@ -457,15 +457,17 @@ class AirflowStack:
         self.workers = tuple(w for w in self.workers if w.hostname != hostname)
 
     def celery_ping(self, timeout: float = 1.0) -> set[str]:
-        """The node names of the workers that answer a ping on the stack's broker (``celery inspect ping``)."""
-        from celery import Celery
+        """The node names of the workers that answer a ping on the stack's broker (``celery inspect ping``).
 
-        app = Celery("proactief-e2e-ping", broker=self.broker_url, set_as_current=False)
-        try:
-            replies = app.control.ping(timeout=timeout)
-        finally:
-            app.close()
-        return {name for reply in replies or () for name in reply}
+        In a subprocess, never in the test process: a kombu connection pool there registers an after-fork hook
+        that makes every later ``fork`` (a ``ProcessPoolExecutor`` in another test) read from this broker's
+        socket, and hang forever once the broker's database is gone."""
+        code = ("import json, sys; from celery import Celery; "
+                "app = Celery('proactief-e2e-ping', broker=sys.argv[1], set_as_current=False); "
+                "print(json.dumps([n for r in (app.control.ping(timeout=float(sys.argv[2])) or ()) for n in r]))")
+        out = subprocess.run([venv_bin("python"), "-c", code, self.broker_url, str(timeout)], capture_output=True,
+                             text=True, timeout=timeout + 60, check=True)
+        return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
     def wait_for_workers(self, node_names: Sequence[str], timeout: float = 120) -> None:
         """Block until every one of ``node_names`` answers a ping (a worker answers once it consumes)."""
