@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine
 
 from tests.e2e.harness import (
     REPO,
@@ -20,8 +21,7 @@ from tests.e2e.harness import (
     Service,
     SmtpSink,
     airflow_stack,
-    create_database,
-    drop_database,
+    city_ledger,
     free_port,
     venv_bin,
 )
@@ -46,21 +46,18 @@ def e2e_population(tmp_path_factory: pytest.TempPathFactory) -> Population:
 @pytest.fixture(scope="session")
 def e2e_ledger(e2e_population: Population) -> Iterator[str]:
     """A fresh, migrated ledger database holding the population's city data (resident snapshot, OCMW, schools)."""
-    from proactief.ledger import make_engine, upgrade
-
-    url = create_database("proactief_e2e")
-    try:
-        upgrade(url)
-        from proactief.lifecycle.sync import import_city_data  # noqa: PLC0415 (lands with the lifecycle issue)
-
-        engine = make_engine(url)
-        try:
-            import_city_data(engine, e2e_population.folder)
-        finally:
-            engine.dispose()
+    with city_ledger(e2e_population.folder) as url:
         yield url
-    finally:
-        drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def ledger(e2e_ledger: str) -> Iterator[Engine]:
+    """An engine on the session's ledger, for a test module to read (and arrange) rows."""
+    from proactief.ledger import make_engine
+
+    engine = make_engine(e2e_ledger)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -90,6 +90,26 @@ def drop_database(url: str) -> None:
         admin.dispose()
 
 
+@contextlib.contextmanager
+def city_ledger(folder: Path, prefix: str = "proactief_e2e") -> Iterator[str]:
+    """A fresh, migrated ledger database holding a generated population's city data (resident snapshot, OCMW,
+    schools) from ``folder``: its URL, dropped on exit."""
+    from proactief.ledger import make_engine, upgrade
+    from proactief.lifecycle.sync import import_city_data
+
+    url = create_database(prefix)
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            import_city_data(engine, folder)
+        finally:
+            engine.dispose()
+        yield url
+    finally:
+        drop_database(url)
+
+
 # ----------------------------------------------------------------------------------------------------- Redis
 
 

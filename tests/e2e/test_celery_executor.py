@@ -39,8 +39,7 @@ from tests.e2e.harness import (
     Service,
     SmtpSink,
     airflow_stack,
-    create_database,
-    drop_database,
+    city_ledger,
     redis_database,
 )
 
@@ -70,20 +69,14 @@ def _in_parallel(*calls: Callable[[], T]) -> list[T]:
 @contextlib.contextmanager
 def _ledger(population: Population) -> Iterator[Engine]:
     """A fresh, migrated ledger with the population's city data (what ``e2e_ledger`` holds), dropped on exit."""
-    from proactief.ledger import make_engine, upgrade
-    from proactief.lifecycle.sync import import_city_data
+    from proactief.ledger import make_engine
 
-    url = create_database("proactief_celery_e2e")
-    try:
-        upgrade(url)
+    with city_ledger(population.folder, "proactief_celery_e2e") as url:
         engine = make_engine(url)
         try:
-            import_city_data(engine, population.folder)
             yield engine
         finally:
             engine.dispose()
-    finally:
-        drop_database(url)
 
 
 def _rows(engine: Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:

@@ -39,15 +39,6 @@ BAD_INSZ = "00000000000"
 
 
 @pytest.fixture(scope="module")
-def ledger(e2e_ledger: str) -> Iterator[Engine]:
-    from proactief.ledger import make_engine
-
-    engine = make_engine(e2e_ledger)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
 def dag_id(airflow: AirflowStack) -> str:
     """The scheme's DAG (the factory names it after the scheme id), parsed by the dag-processor."""
     airflow.wait_for_dags([SCHEME], timeout=180)

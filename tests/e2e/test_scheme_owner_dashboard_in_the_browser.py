@@ -47,15 +47,6 @@ def _rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def ledger(e2e_ledger: str) -> Iterator[Engine]:
-    from proactief.ledger import make_engine
-
-    engine = make_engine(e2e_ledger)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
 def lez_run(airflow: AirflowStack, ledger: Engine, e2e_population: Population) -> Iterator[int]:
     """One finished LEZ run (its ledger run id)."""
     airflow.wait_for_dags([SCHEME], timeout=180)

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
 from sqlalchemy import Engine, insert, select
 
 from proactief.grants.lez import LezRegistration
-from proactief.ledger import make_engine, upgrade
 from proactief.ledger.audit import LedgerAuditSink
 from proactief.ledger.models import DecisionRow, GrantRow, Notice, OutboxMessage, Resident
 from proactief.lifecycle import grant, open_run
@@ -29,14 +26,6 @@ from tests.lifecycle.ledger_rows import make_insz
 
 LEZ = "lez-vrijstelling"
 D = dt.date(2026, 11, 2)  # a Monday
-
-
-@pytest.fixture
-def ledger(pg_url: str) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
 
 
 def _exemption(engine: Engine, insz: str, until: dt.date, *, plate: str | None = None,

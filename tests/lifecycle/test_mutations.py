@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, delete, insert
 
-from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import MagdaConsultation, MutationBatch, MutationSubject
 from proactief.lifecycle.mutations import MutationFetchError, fetch_mutations, subjects_of_batch
 from proactief.lifecycle.optout import record_objection
@@ -37,14 +36,6 @@ def magda(sim: RunningSimulator) -> MagdaConfig:
     sim.admin("POST", "reset")
     return MagdaConfig(base_url=sim.base_url, identificatie=AFNEMER, backoff_base=0.0, backoff_cap=0.0,
                        max_attempts=2)
-
-
-@pytest.fixture
-def ledger(pg_url: str) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
 
 
 def queue(sim: RunningSimulator, people: list[str]) -> None:

@@ -4,14 +4,12 @@ history is kept, a withdrawal restarts nothing, the intake file is applied line 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, insert, select
 
 from proactief.insz import InvalidINSZ
-from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import OptOut, OptOutEvent, RunSubject, StagedAdvice
 from proactief.lifecycle.optout import (
     IntakeFileError,
@@ -27,14 +25,6 @@ from tests.lifecycle.ledger_rows import add_grant, add_outbox, add_run, count, m
 pytestmark = pytest.mark.integration
 
 A, B = make_insz(1), make_insz(2)
-
-
-@pytest.fixture
-def ledger(pg_url: str) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
 
 
 def test_recording_twice_keeps_one_active_row_with_its_first_start_and_two_events(ledger: Engine) -> None:

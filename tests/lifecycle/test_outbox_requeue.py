@@ -4,7 +4,6 @@ and the next dispatch delivers them, once. Listing them shows ids, channel and e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from sqlalchemy import Engine, insert, select, update
 from typer.testing import CliRunner
 
 from proactief.cli import app
-from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import GrantRow, Notice, OutboxMessage, Resident
 from proactief.lifecycle.outbox import dispatch_notices, failed_rows, requeue_failed
 from proactief.notify.channels import LetterChannel
@@ -20,14 +18,6 @@ from proactief.notify.render import render
 from tests.lifecycle.ledger_rows import add_grant, add_outbox, make_insz
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def ledger(pg_url: str) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
 
 
 def _delivered_uitpas_grant(engine: Engine, insz: str) -> int:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import (
     DecisionRow,
     GrantRow,
@@ -28,14 +26,6 @@ pytestmark = pytest.mark.integration
 TODAY = dt.date(2026, 11, 28)
 NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 P = many_insz(6, start=2000)
-
-
-@pytest.fixture
-def ledger(pg_url: str) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
 
 
 def stage(engine: Engine, run_id: int, people: list[str], at: dt.datetime) -> None:

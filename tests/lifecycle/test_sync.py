@@ -46,14 +46,6 @@ def magda(sim: RunningSimulator) -> MagdaConfig:
                        max_attempts=2)
 
 
-@pytest.fixture
-def ledger(pg_url: str) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
-
-
 def residents_lines(folder: Path) -> tuple[str, list[str]]:
     header, *rows = (folder / "residents.csv").read_text(encoding="utf-8").splitlines()
     return header, rows
