@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,17 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def ledger(pg_url: str) -> Iterator[Any]:
+    """An engine on a fresh PostgreSQL ledger migrated to the latest revision (for the tests that arrange rows)."""
+    from proactief.ledger import make_engine, upgrade
+
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

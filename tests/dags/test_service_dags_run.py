@@ -5,7 +5,6 @@ next to the processed file and page the operators too), retention runs."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,16 +18,6 @@ pytestmark = pytest.mark.integration
 def valid_insz(first9: str) -> str:
     """An INSZ with a correct check number (born before 2000)."""
     return first9 + f"{97 - int(first9) % 97:02d}"
-
-
-@pytest.fixture
-def ledger(pg_url: str) -> Iterator[Engine]:
-    from proactief.ledger import make_engine, upgrade
-
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
 
 
 def test_opt_out_intake_applies_each_file_once_and_moves_it(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine
 
@@ -11,13 +9,8 @@ from tests.dashboard.ledger_data import Ledger, build
 
 
 @pytest.fixture
-def engine(pg_url: str) -> Iterator[Engine]:
-    from proactief.ledger import make_engine, upgrade
-
-    upgrade(pg_url)
-    eng = make_engine(pg_url)
-    yield eng
-    eng.dispose()
+def engine(ledger: Engine) -> Engine:
+    return ledger
 
 
 @pytest.fixture
