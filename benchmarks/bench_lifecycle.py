@@ -19,6 +19,7 @@ the Airflow overhead. Targets: whole city (270,000) in <= 5 minutes; Airflow add
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import re
@@ -37,28 +38,13 @@ sys.path.insert(0, str(REPO))  # the e2e harness drives the Airflow stack
 from tests.e2e.harness import (  # noqa: E402
     Service,
     airflow_stack,
-    create_database,
-    drop_database,
+    city_ledger,
     free_port,
     venv_bin,
 )
 
 SCHEME = "uitpas-kansentarief"
 PEAK = re.compile(r"task peak memory (\d+) MiB")
-
-
-def _ledger(folder: Path) -> str:
-    from proactief.ledger import make_engine, upgrade
-    from proactief.lifecycle.sync import import_city_data
-
-    url = create_database("proactief_bench")
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        import_city_data(engine, folder)
-    finally:
-        engine.dispose()
-    return url
 
 
 def _in_process_child(url: str, magda_url: str, day: str, chunk_size: int, pool: int) -> None:
@@ -161,7 +147,7 @@ def main() -> int:
     sim = Service("magda-sim", [venv_bin("proactief"), "magda-sim", "--host", "127.0.0.1", "--port", str(port),
                                 "--population", str(folder / "magda-population.jsonl"), "--no-repertorium-check"],
                   work, port=port).start()
-    urls: list[str] = []
+    ledgers = contextlib.ExitStack()
     try:
         sim.wait_for_port(timeout=600)
         magda_url = f"http://127.0.0.1:{port}"
@@ -169,15 +155,15 @@ def main() -> int:
               f"{args.chunk_size:,}, {args.pool} chunks at a time; {_cpus()} CPUs")
         base = None
         if not args.skip_in_process:
-            urls.append(_ledger(folder))
-            base = in_process(urls[-1], magda_url, day, args.chunk_size, args.pool)
+            ledger = ledgers.enter_context(city_ledger(folder, "proactief_bench"))
+            base = in_process(ledger, magda_url, day, args.chunk_size, args.pool)
             print(f"\nin-process (no Airflow): {base['wall']:.1f} s, peak memory {base['peak_mib']:.0f} MiB")
             for name, secs in base["timings"].items():
                 print(f"  {name:22} {secs:8.1f} s")
             print(f"  decisions {base['figures'].get('decisions')}, grant {base['figures'].get('grant')}")
         if not args.skip_airflow:
-            urls.append(_ledger(folder))
-            out = airflow_run(work / "airflow", urls[-1], magda_url, day, args.chunk_size, args.pool,
+            ledger = ledgers.enter_context(city_ledger(folder, "proactief_bench"))
+            out = airflow_run(work / "airflow", ledger, magda_url, day, args.chunk_size, args.pool,
                               args.parallelism)
             print(f"\nAirflow LocalExecutor + PostgreSQL: run {out['state']} in {out['wall']:.1f} s "
                   f"(dag_run start → end)")
@@ -191,8 +177,7 @@ def main() -> int:
                       f"whole run {out['wall']:.0f} s (target <= 300 s)")
     finally:
         sim.stop()
-        for url in urls:
-            drop_database(url)
+        ledgers.close()  # drops the ledgers
     return 0
 
 

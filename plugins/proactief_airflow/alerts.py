@@ -65,12 +65,18 @@ def run_link(dag_id: str, run_id: str | None, task_id: str | None = None) -> str
     return url
 
 
-def failure_message(context: Mapping[str, Any]) -> tuple[str, str]:
-    """Subject and HTML body for a failed task, from the task context."""
+def _task_of(context: Mapping[str, Any]) -> tuple[Any, str, str, str]:
+    """The task instance of a callback context and its DAG, task and run ids ("?" where unknown)."""
     ti = context.get("ti") or context.get("task_instance")
     dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
     task_id = getattr(ti, "task_id", "?")
     run_id = getattr(ti, "run_id", None) or context.get("run_id") or "?"
+    return ti, dag_id, task_id, run_id
+
+
+def failure_message(context: Mapping[str, Any]) -> tuple[str, str]:
+    """Subject and HTML body for a failed task, from the task context."""
+    ti, dag_id, task_id, run_id = _task_of(context)
     map_index = getattr(ti, "map_index", -1)
     try_number = getattr(ti, "try_number", None)
     where = f"{task_id}[{map_index}]" if map_index is not None and map_index >= 0 else task_id
@@ -139,10 +145,7 @@ class OperatorFailureNotifier(BaseNotifier):
 
 def approval_message(context: Mapping[str, Any], scheme_title: str, check_task_id: str) -> tuple[str, str]:
     """Subject and HTML body asking for a decision on a run the decisions check stopped (counts only)."""
-    ti = context.get("ti") or context.get("task_instance")
-    dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
-    task_id = getattr(ti, "task_id", "?")
-    run_id = getattr(ti, "run_id", None) or context.get("run_id") or "?"
+    ti, dag_id, task_id, run_id = _task_of(context)
     checked: Any = None
     if ti is not None and hasattr(ti, "xcom_pull"):
         try:
