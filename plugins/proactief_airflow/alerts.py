@@ -7,6 +7,9 @@ A message names the DAG, task and run, gives the exception's type and first line
 carries no personal data (the domain never puts an INSZ in an exception, and the message is built here, not
 from a template that could render task data).
 
+``report_data_errors`` tells the operators that MAGDA answered data errors (20002, 30004 …) for some persons of
+a run: they are quarantined (no decision) while the run goes on for the others.
+
 ``ApprovalRequestNotifier`` tells the operators and the scheme owner that a run waits for a human decision
 (``decision_quality.approve``): without it the first sign would be the missed deadline, hours later.
 
@@ -165,6 +168,37 @@ def approval_message(context: Mapping[str, Any], scheme_title: str, check_task_i
         "<p>Dit bericht bevat geen persoonsgegevens.</p>"
     )
     return subject, body
+
+
+def data_error_message(context: Mapping[str, Any], count: int) -> tuple[str, str]:
+    """Subject and HTML body telling the operators that MAGDA answered data errors: records in quarantine."""
+    _ti, dag_id, _task_id, run_id = _task_of(context)
+    link = run_link(dag_id, run_id)
+    subject = f"[Proactief] Gegevensfout bij MAGDA: {dag_id} / {run_id}"
+    body = (
+        f"<p>MAGDA antwoordde voor <b>{count}</b> {'persoon' if count == 1 else 'personen'} in run "
+        f"<b>{html.escape(run_id)}</b> van DAG <b>{html.escape(dag_id)}</b> met een gegevensfout (20002 ongeldig "
+        "INSZ, 30004 nieuw INSZ, …). Voor hen is niets beslist (<code>undetermined</code>, reden "
+        "<code>MAGDA_DATA_ERROR</code>): ze staan in quarantaine tot hun gegevens rechtgezet zijn. De run gaat verder "
+        "voor de anderen.</p>"
+        "<p>Wat te doen: zie het draaiboek, sectie <i>MAGDA errors and undetermined</i> (populatiesync, "
+        "bevolkingsregister).</p>"
+        f"<p>Run: <a href=\"{html.escape(link)}\">{html.escape(link)}</a></p>"
+        "<p>Dit bericht bevat geen persoonsgegevens.</p>"
+    )
+    return subject, body
+
+
+def report_data_errors(context: Mapping[str, Any], count: int) -> None:
+    """E-mail the operators about quarantined records. Never fails the task: the check itself passed, and a
+    mail that cannot go out is logged (the count stays in the run's figures and the DQ result)."""
+    import logging
+
+    subject, body = data_error_message(context, count)
+    try:
+        _smtp_notifier(subject, body).notify(context)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        logging.getLogger(__name__).warning("data-error e-mail not sent: %s", exception_summary(exc))
 
 
 class ApprovalRequestNotifier(BaseNotifier):

@@ -155,6 +155,13 @@ def _dq_task(step: str, **task_kwargs: Any) -> Callable[..., XComArg]:
         with runtime.ledger() as engine:
             result = check(engine, ledger_run, step)  # type: ignore[arg-type]
         _fail_unless(step, ledger_run, result)
+        quarantined = int(result.statistics.get("data_errors", 0) or 0)
+        if quarantined:
+            from airflow.sdk import get_current_context
+
+            from proactief_airflow.alerts import report_data_errors
+
+            report_data_errors(get_current_context(), quarantined)
         return _dq_xcom(step, result)
 
     return check_step

@@ -85,6 +85,48 @@ def test_magda_busy_persona_is_undetermined(sim: RunningSimulator, audit: Memory
     assert "MAGDA_TRANSIENT" in advice.reasons
 
 
+@pytest.mark.parametrize("scheme_id", ["uitpas-kansentarief", "ivago-tegemoetkoming"])
+def test_new_insz_persona_gets_no_decision_even_where_ksz_says_no(sim: RunningSimulator, audit: MemoryAuditSink,
+                                                                  scheme_id: str) -> None:
+    # 75680836687: GeefPersoon answers WAARSCHUWING 30004 (the person has a new INSZ). KSZ knows no statute under
+    # the old number, which alone would refuse UiTPAS: MAGDA.md says no decision, so the record is quarantined.
+    advice = advise(sim, scheme_id, "75680836687", audit)
+    assert advice.decision is Outcome.UNDETERMINED
+    assert advice.reasons == ("MAGDA_DATA_ERROR",)
+    assert advice.grant is None and advice.tier is None
+    assert "MAGDA_TRANSIENT" not in {s.reason for s in advice.trace}
+    resident = next(s for s in advice.trace if s.criterion.startswith("ghent_resident"))
+    assert (resident.outcome.value, resident.reason) == ("unknown", "MAGDA_DATA_ERROR")
+
+
+@pytest.fixture(scope="module")
+def refusing_sim() -> Iterator[RunningSimulator]:
+    # 20002 for every question about one member of the eligible Ghent persona's household
+    with running_simulator(seed=5, fault_insz={MEMBER: "20002"}) as running:
+        yield running
+
+
+MEMBER = "88681575651"  # a Gezinslid of 84640438954 in the canned GeefPersoon
+
+
+def test_a_data_error_about_the_subject_is_quarantined_not_refused(refusing_sim: RunningSimulator,
+                                                                   audit: MemoryAuditSink) -> None:
+    with make_client(refusing_sim.base_url, audit) as client:
+        advisor = Advisor(client, "uitpas-kansentarief")
+        advice = advisor.advise_one(MEMBER, RUN)
+    assert advice.decision is Outcome.UNDETERMINED
+    assert advice.reasons == ("MAGDA_DATA_ERROR",)
+    assert advisor.stats.data_errors == 1
+    assert {c.outcome.value for c in audit.consultations if c.subject == MEMBER} == {"data_error"}
+
+
+def test_a_household_members_data_error_leaves_an_eligible_subject_eligible(refusing_sim: RunningSimulator,
+                                                                            audit: MemoryAuditSink) -> None:
+    advice = advise(refusing_sim, "ivago-tegemoetkoming", "84640438954", audit)
+    assert advice.decision is Outcome.ELIGIBLE
+    assert "MAGDA_DATA_ERROR" not in advice.reasons
+
+
 def test_cli_json(sim: RunningSimulator) -> None:
     config = MagdaConfig(identificatie=AFNEMER, backoff_base=0.0, backoff_cap=0.0)
     code, text = advise_cli("uitpas-kansentarief", "84640438954", "2026-11-01", sim.base_url, True, config=config)

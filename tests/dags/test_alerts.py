@@ -103,3 +103,18 @@ def test_an_approval_request_that_cannot_be_mailed_does_not_fail_the_step(monkey
     monkeypatch.setattr(alerts, "_smtp_notifier", lambda subject, body: Down())
     ti = SimpleNamespace(dag_id="lez-vrijstelling", task_id="decision_quality.approve", run_id="manual__1")
     alerts.ApprovalRequestNotifier("LEZ", None, "decision_quality.check_decisions")({"ti": ti})
+
+
+def test_a_data_error_report_that_cannot_be_mailed_does_not_fail_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from proactief_airflow import alerts
+
+    class Down:
+        def notify(self, context: Any) -> None:
+            raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(alerts, "_smtp_notifier", lambda subject, body: Down())
+    ti = SimpleNamespace(dag_id="onderwijskorting", task_id="magda_quality.check_magda_results", run_id="manual__1")
+    alerts.report_data_errors({"ti": ti}, 3)  # logged, not raised
+    subject, body = alerts.data_error_message({"ti": ti}, 3)
+    assert subject == "[Proactief] Gegevensfout bij MAGDA: onderwijskorting / manual__1"
+    assert "<b>3</b> personen" in body and "geen persoonsgegevens" in body

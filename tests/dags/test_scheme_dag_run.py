@@ -34,6 +34,7 @@ class World:
     folder: Path
     base_url: str
     reference_date: dt.date
+    sim: Any = None
 
     def expected_eligible(self) -> set[str]:
         from proactief.advice.compare import read_expected
@@ -58,7 +59,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     dates = json.loads((folder / "expected/reference-dates.json").read_text())
     with running_simulator(population=str(folder / "magda-population.jsonl"), repertorium_check=False,
                            seed=5) as sim:
-        yield World(folder, sim.base_url, dt.date.fromisoformat(dates[UITPAS]))
+        yield World(folder, sim.base_url, dt.date.fromisoformat(dates[UITPAS]), sim)
 
 
 @pytest.fixture
@@ -192,6 +193,28 @@ def test_the_insz_param_re_evaluates_only_those_persons(env: dict[str, str], led
     assert run.selection == "subjects"
     assert run.figures["decisions"]["eligible"] == 2 and sum(run.figures["decisions"].values()) == 3
     assert sorted(_granted(ledger)) == eligible
+
+
+def test_a_magda_data_error_is_quarantined_and_mailed_while_the_run_goes_on(
+        env: dict[str, str], ledger: Engine, world: World, smtp: Any) -> None:
+    from tests.dags.airflow_env import message_text
+
+    refused, fine = sorted(world.expected_eligible())[:2]
+    world.sim.admin("PUT", "faults", {"insz": {refused: "20002"}})
+    try:
+        result = dag_test({**env, **smtp.conn_env}, UITPAS, _logical(world.reference_date),
+                          {"insz": f"{refused},{fine}"})
+    finally:
+        world.sim.admin("PUT", "faults", {"insz": {}})
+    assert result["state"] == "success", (result["tasks"], result["log_file"])
+    run = _ledger_run(ledger, result["run_id"])
+    assert run.figures["data_errors"] == 1 and run.figures["decisions"]["undetermined"] == 1
+    assert _granted(ledger) == [fine]
+    (msg,) = [m for m in smtp.messages if "Gegevensfout bij MAGDA" in str(m["Subject"])]
+    assert msg["To"] == "ops@proactief.test" and UITPAS in str(msg["Subject"])
+    body = message_text(msg)
+    assert "<b>1</b> persoon" in body and "MAGDA_DATA_ERROR" in body
+    assert refused not in body and refused not in result["log"] and fine not in result["log"]
 
 
 def test_a_malformed_insz_fails_the_run_without_naming_it(env: dict[str, str], world: World) -> None:

@@ -177,6 +177,26 @@ def test_too_many_transient_magda_errors_stop_the_run_before_deciding(ledger: En
     assert not [i for i, o in staged if i in expected and o == "not_eligible"]
 
 
+def test_a_magda_data_error_quarantines_the_person_and_the_run_goes_on(ledger: Engine, world: World) -> None:
+    refused, fine = sorted(world.expected_eligible(UITPAS))[:2]
+    world.sim.admin("PUT", "faults", {"insz": {refused: "20002"}})
+    try:
+        report = run_in_process(ledger, UITPAS, world.d, world.magda(), external_id="data-error",
+                                subjects=[refused, fine])
+    finally:
+        world.sim.admin("PUT", "faults", {"insz": {}})
+    assert report["status"] == "finished" and all(report["dq"].values()), report["dq"]
+    assert report["figures"]["data_errors"] == 1
+    assert report["figures"]["decisions"] == {"eligible": 1, "not_eligible": 0, "undetermined": 1}
+    assert granted(ledger) == [fine]  # no grant and no letter for the quarantined record, and no refusal
+    with ledger.connect() as conn:
+        decided = dict(conn.execute(select(DecisionRow.insz, DecisionRow.reasons)).tuples().all())
+        stored = conn.execute(select(DQResultRow.result).where(DQResultRow.step == "magda_results")).scalar_one()
+    assert decided[refused] == ["MAGDA_DATA_ERROR"]
+    assert (stored["statistics"]["data_errors"], stored["statistics"]["transient"]) == (1, 0)
+    assert refused not in json.dumps(stored) and refused not in json.dumps(report)
+
+
 STEPS = ("select", "query", "decide", "grant", "notify")
 
 

@@ -137,7 +137,7 @@ def test_the_code_still_has_what_this_test_reads() -> None:
     assert set(service_dag_ids()) >= {"population_sync", "opt_out_intake", "magda_mutations",
                                       "reevaluate_mutations", "outbox_dispatch", "retention"}
     assert dq_steps() == ["population", "magda_results", "decisions", "reconciliation"]
-    assert len(alert_subject_prefixes()) == 3
+    assert len(alert_subject_prefixes()) == 4
     assert trigger_params() == ["dry_run", "insz", "chunk_size"]
 
 

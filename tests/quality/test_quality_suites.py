@@ -202,6 +202,35 @@ def test_magda_results_fail_the_run_when_transient_errors_exceed_the_share() -> 
     assert check_magda_results(magda(20, transient=2), selected=20, max_transient_share=0.10).success
 
 
+def test_magda_results_count_quarantined_data_errors_apart_from_transient_ones() -> None:
+    frame = magda(40, transient=1)
+    frame["data_error"] = [i in (3, 6) for i in range(40)]
+    frame.loc[[3, 6], "outcome"] = "undetermined"
+    result = check_magda_results(frame, selected=40)
+    assert result.success, result.summary()
+    assert result.evaluated == 7  # the share of data errors is judged from 200 results on
+    assert check_magda_results(frame, selected=40, min_rows_for_data_error_share=40).evaluated == 8
+    stats = dict(result.statistics)
+    assert (stats["transient"], stats["data_errors"]) == (1, 2)
+    assert stats["transient_share"] == pytest.approx(0.025)
+
+
+def test_magda_results_fail_when_data_errors_are_decided_or_too_many() -> None:
+    frame = magda(400)
+    frame["data_error"] = [i < 40 for i in range(400)]  # 10 %: a refused message, not 40 bad records
+    frame.loc[range(40), "outcome"] = "undetermined"
+    frame.loc[1, "outcome"] = "not_eligible"
+    result = check_magda_results(frame, selected=400)
+    assert failed(result) == {("expect_column_values_to_be_in_set", "outcome"): 1,
+                              ("expect_column_values_to_be_in_set", "data_error"): 40}
+    assert "MAGDA data error but outcome is not undetermined" in result.summary()
+    assert "share of MAGDA data errors 10.0% exceeds 5.0%" in result.summary()
+    frame.loc[1, "outcome"] = "undetermined"
+    assert check_magda_results(frame, selected=400, max_data_error_share=0.10).success
+    small = frame.head(20)  # a re-evaluation of a few persons is not judged by share
+    assert check_magda_results(small, selected=20).success
+
+
 def test_magda_results_flag_a_transient_error_with_a_decided_outcome() -> None:
     frame = magda(20, transient=1)
     frame.loc[0, "outcome"] = "eligible"

@@ -58,14 +58,17 @@ def test_fault_rates_are_deterministic_given_the_seed_and_settable_at_runtime():
 
 
 def test_injected_uitzonderingen_are_well_formed_magda_answers():
-    busy, gone = make_insz(61, 1, 1, 1), make_insz(61, 1, 1, 2)
-    with running_simulator(fault_insz={busy: "99996", gone: "60006"}, repertorium_check=False) as sim:
+    busy, gone, refused = make_insz(61, 1, 1, 1), make_insz(61, 1, 1, 2), make_insz(61, 1, 1, 3)
+    with running_simulator(fault_insz={busy: "99996", gone: "60006", refused: "20002"},
+                           repertorium_check=False) as sim:
         b = body_child(requests.post(sim.soap_url(), data=sociaal_statuut(busy)).content)
         assert level2_codes(b) == ["99996"]
         assert b.find("Repliek/Antwoorden") is None
         g = body_child(requests.post(sim.soap_url(), data=sociaal_statuut(gone)).content)
         assert level3_codes(g) == ["60006"]
-        for child in (b, g):
+        r = body_child(requests.post(sim.soap_url(), data=sociaal_statuut(refused)).content)
+        assert level3_codes(r) == ["20002"]  # a data error (quarantine), injectable for a valid number
+        for child in (b, g, r):
             assert_valid("SocZek.GeefSociaalStatuut-03.00", child, strict=True)
 
 

@@ -10,6 +10,11 @@ still depends on them, in parallel. Households are shared: a member asked for on
 Raw answers live only in memory for the duration of one block of subjects; an :class:`Advice` keeps the
 decision, its reasons, the rule version, the trace (no values) and the consultation references.
 A transient MAGDA problem makes a subject undetermined, never not_eligible (the evaluator's Kleene logic).
+A data error (20002 invalid INSZ, 30004 new INSZ, …) about the subject means *no decision* (MAGDA.md): the
+other answers were asked under a number that is not (or no longer) the person's, so even a "no" cannot be trusted.
+Such a subject is undetermined with ``MAGDA_DATA_ERROR``: quarantined for a human and the population refresh, not
+counted as a transient gap that the next run will fill. A household member's data error does the same unless the
+subject is eligible anyway.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import datetime as dt
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
@@ -35,6 +40,7 @@ from proactief.advice.observe import (
     vehicles_from_answer,
 )
 from proactief.insz import validate_insz
+from proactief.magda.audit import OutcomeClass
 from proactief.magda.client import MagdaClient
 from proactief.magda.results import MagdaAnswer
 from proactief.schemes import (
@@ -56,6 +62,7 @@ from proactief.schemes import (
     required_statutes,
 )
 from proactief.schemes.facts import (
+    DATA_ERROR_REASON,
     GEEF_AANSLAGBILJET,
     GEEF_DOSSIER_HANDICAP,
     GEEF_PERSOON,
@@ -74,7 +81,7 @@ from proactief.schemes.observations import (
     VehicleRegistration,
 )
 
-__all__ = ["Advice", "Advisor", "RunStats"]
+__all__ = ["DATA_ERROR_REASON", "Advice", "Advisor", "RunStats"]
 
 log = logging.getLogger("proactief.advice")
 
@@ -173,6 +180,10 @@ class _Known:
     vehicles: tuple[VehicleRegistration, ...] | Answer | None = None
     tax: dict[int, TaxAssessment | Answer] = field(default_factory=dict)
     refs: list[str] = field(default_factory=list)
+    data_error: bool = False
+    """Some answer about this person was a data error (20002, 30004 …)."""
+    transient: bool = False
+    """Some answer about this person was a transient failure (after retries)."""
 
 
 @dataclass
@@ -184,6 +195,8 @@ class RunStats:
     calls: Counter[str] = field(default_factory=Counter)
     """Questions asked per service (a list message counts each person)."""
     rounds: int = 0
+    data_errors: int = 0
+    """Subjects left without a decision because MAGDA answered a data error about them or their household."""
 
 
 _EMPTY_STATUTES: Mapping[Statute, StatuteAnswer | Answer] = MappingProxyType({})
@@ -294,6 +307,13 @@ class Advisor:
         out = []
         for s in subjects:
             decision = decided[s]
+            people = self._relied_on(s, d, known)
+            # The subject's own data error: no decision at all. A member's: their facts were unknown to the
+            # rules already; a "no" (or a gap) is still not to be trusted, a "yes" the subject's data gave stands.
+            if people and (people[0].data_error or (decision.decision is not Outcome.ELIGIBLE
+                                                    and any(k.data_error for k in people[1:]))):
+                decision = _quarantined(decision, transient=any(k.transient for k in people))
+                self.stats.data_errors += 1
             self.stats.subjects += 1
             self.stats.decisions[decision.decision.value] += 1
             out.append(Advice.of(s, decision, self._refs(s, d, known)))
@@ -559,18 +579,22 @@ class Advisor:
                         k.tax[year] = tax_from_answer(a)
                         _ref(k, a)
 
-    def _refs(self, s: str, d: dt.date, known: Mapping[str, _Known]) -> tuple[str, ...]:
-        """References of the questions about the subject and its current household members."""
+    def _relied_on(self, s: str, d: dt.date, known: Mapping[str, _Known]) -> list[_Known]:
+        """What was learnt about the subject and its current household members: what its decision rests on."""
         me = known.get(s)
         if me is None:
-            return ()
-        refs = list(me.refs)
+            return []
+        out = [me]
         if me.register is not None:
             for m in self._current(me.register, d) or ():
                 mk = known.get(m.insz)
-                if mk is not None:
-                    refs.extend(mk.refs)
-        return tuple(dict.fromkeys(refs))
+                if mk is not None and mk is not me:
+                    out.append(mk)
+        return out
+
+    def _refs(self, s: str, d: dt.date, known: Mapping[str, _Known]) -> tuple[str, ...]:
+        """References of the questions about the subject and its current household members."""
+        return tuple(dict.fromkeys(ref for k in self._relied_on(s, d, known) for ref in k.refs))
 
 
 _HOLDS = StatuteAnswer(1)
@@ -611,6 +635,28 @@ def _ref(k: _Known, answer: MagdaAnswer[Any]) -> None:
     ref = answer.question_ref or answer.message_ref
     if ref:
         k.refs.append(ref)
+    if answer.outcome is OutcomeClass.DATA_ERROR:
+        k.data_error = True
+    elif answer.outcome in (OutcomeClass.TRANSIENT, OutcomeClass.NEEDS_INSCRIPTION):
+        k.transient = True
+
+
+_TRANSIENT_REASON = "MAGDA_TRANSIENT"
+
+
+def _quarantined(decision: Decision, *, transient: bool) -> Decision:
+    """No decision for a subject whose record (or a household member's) MAGDA answered with a data error.
+
+    The trace keeps each criterion's outcome; the reasons say why nothing was decided. A criterion the data
+    error left unknown says ``MAGDA_DATA_ERROR`` instead of ``MAGDA_TRANSIENT`` unless a real transient failure
+    was there too (then both: the next run may still help)."""
+    def why(reason: str | None) -> str | None:
+        return DATA_ERROR_REASON if reason == _TRANSIENT_REASON and not transient else reason
+
+    kept = tuple(r for r in decision.reasons if r == _TRANSIENT_REASON and transient)
+    trace = tuple(replace(t, reason=why(t.reason)) if t.reason == _TRANSIENT_REASON else t for t in decision.trace)
+    return replace(decision, decision=Outcome.UNDETERMINED, tier=None, amount=None, amounts=MappingProxyType({}),
+                   percentages=MappingProxyType({}), reasons=(DATA_ERROR_REASON, *kept), trace=trace, grant=None)
 
 
 def _adult(born: dt.date, d: dt.date) -> bool:

@@ -62,6 +62,9 @@ _REASONS = {
     "CITY_DATA_UNAVAILABLE": "Gegevens van de stad waren tijdelijk niet beschikbaar. We proberen het bij de "
                              "volgende run opnieuw.",
     "FACTS_NOT_GATHERED": "We hadden nog niet alle gegevens. We proberen het bij de volgende run opnieuw.",
+    "MAGDA_DATA_ERROR": "Een dienst van de overheid meldde een fout in de gegevens van deze persoon of het gezin "
+                        "(bijvoorbeeld een gewijzigd rijksregisternummer). We beslissen niets tot die fout "
+                        "is rechtgezet; de operatoren kregen een melding.",
 }
 _HOUSEHOLD = "_IN_HOUSEHOLD"
 _OUTCOMES = {"true": "ja", "false": "nee", "unknown": "onbekend (tijdelijk)", "not_asked": "niet nodig"}

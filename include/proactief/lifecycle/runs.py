@@ -45,6 +45,7 @@ from proactief.ledger.models import (
     StagedAdvice,
 )
 from proactief.schemes import Outcome, Scheme, load_scheme
+from proactief.schemes.facts import DATA_ERROR_REASON
 
 if TYPE_CHECKING:
     from proactief.advice import Advice
@@ -72,7 +73,9 @@ log = logging.getLogger("proactief.lifecycle")
 DQStep = Literal["population", "magda_results", "decisions", "reconciliation"]
 TRANSIENT_REASONS = frozenset({"MAGDA_TRANSIENT", "CITY_DATA_UNAVAILABLE"})
 """An undetermined decision with one of these reasons waits for MAGDA or the city to answer: it is counted as
-transient by the MAGDA data-quality gate (too many → the run stops instead of deciding)."""
+transient by the MAGDA data-quality gate (too many → the run stops instead of deciding). One with
+``DATA_ERROR_REASON`` is quarantined instead: counted apart (``data_errors``), reported to the operators, not part
+of the transient share — a retry does not mend a wrong number."""
 _BATCH = 500
 """Grants and notifications are written in transactions of this many subjects: a killed task loses at most one
 uncommitted batch, which the retry writes again."""
@@ -329,7 +332,9 @@ def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
             conn.execute(delete(RunSubject).where(RunSubject.run_id == run_id, RunSubject.insz.in_(after)))
     counts = Counter(r["outcome"] for r in rows)
     out = {"chunk": chunk, "subjects": len(subjects), "staged": len(rows),
-           "transient": sum(1 for r in rows if r["transient"]), "skipped_opted_out": len(before) + len(after),
+           "transient": sum(1 for r in rows if r["transient"]),
+           "data_errors": sum(1 for r in rows if DATA_ERROR_REASON in r["advice"]["reasons"]),
+           "skipped_opted_out": len(before) + len(after),
            **{k: counts.get(k, 0) for k in ("eligible", "not_eligible", "undetermined")}}
     log.info("run %s chunk %s: %s", run_id, chunk, out)
     return out
@@ -609,9 +614,11 @@ def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_sha
         elif run is None:
             raise ValueError(f"the {step} check needs a run id")
         elif step == "magda_results":
-            frame = pd.DataFrame(conn.execute(select(StagedAdvice.insz, StagedAdvice.outcome, StagedAdvice.transient)
+            quarantined = StagedAdvice.advice["reasons"].as_string().like(f"%{DATA_ERROR_REASON}%")
+            frame = pd.DataFrame(conn.execute(select(StagedAdvice.insz, StagedAdvice.outcome, StagedAdvice.transient,
+                                                     quarantined)
                                               .where(StagedAdvice.run_id == run.id)).all(),
-                                 columns=["subject", "outcome", "transient"])
+                                 columns=["subject", "outcome", "transient", "data_error"])
             selected = conn.execute(select(func.count()).select_from(RunSubject)
                                     .where(RunSubject.run_id == run.id)).scalar_one()
             result = quality.check_magda_results(frame, selected=int(selected),
@@ -630,7 +637,8 @@ def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_sha
                                                            success=result.success, result=result.to_json(),
                                                            checked_at=_now()))
         if run_id is not None:
-            _set_figures(conn, run_id, None, **{f"dq_{step}": "passed" if result.success else "failed"})
+            extra = {"data_errors": result.statistics["data_errors"]} if step == "magda_results" else {}
+            _set_figures(conn, run_id, None, **{f"dq_{step}": "passed" if result.success else "failed"}, **extra)
     log.info("run %s DQ %s: %s", run_id, step, result.summary())
     return result
 

@@ -303,13 +303,22 @@ def check_population(frame: pandas.DataFrame, *, max_household_anomaly_share: fl
 
 
 def check_magda_results(
-    frame: pandas.DataFrame, *, selected: int, max_transient_share: float = 0.05
+    frame: pandas.DataFrame, *, selected: int, max_transient_share: float = 0.05,
+    max_data_error_share: float = 0.05, min_rows_for_data_error_share: int = 200,
 ) -> DQResult:
-    """MAGDA answers of a run: one per selected subject; too many transient errors fails the run, not the person."""
+    """MAGDA answers of a run: one per selected subject; too many transient errors fails the run, not the person.
+
+    An optional ``data_error`` column marks subjects quarantined for a MAGDA data error (20002, 30004 …): they
+    are counted apart (``data_errors``; the operators are told), must be undetermined, and only a share that no
+    set of bad records explains (above ``max_data_error_share``: a systemic refusal) fails the run — judged from
+    ``min_rows_for_data_error_share`` results on: a re-evaluation of a few changed persons (a new INSZ is a
+    mutation) would otherwise fail on one record."""
     import pandas as pd
 
     if not 0.0 <= max_transient_share <= 1.0:
         raise ValueError("max_transient_share must be between 0 and 1")
+    if not 0.0 <= max_data_error_share <= 1.0:
+        raise ValueError("max_data_error_share must be between 0 and 1")
     _require(frame, "magda_results", ("subject", "outcome", "transient"))
     transient = _as_bool(frame["transient"])
     narrow = pd.DataFrame({
@@ -320,6 +329,21 @@ def check_magda_results(
     rows = len(frame)
     n_transient = int(transient.sum())
     share = n_transient / rows if rows else 0.0
+    n_data_errors = 0
+    data_error_checks: list[_Check] = []
+    if "data_error" in frame.columns:
+        narrow["data_error"] = _as_bool(frame["data_error"])
+        n_data_errors = int(narrow["data_error"].sum())
+        data_share = n_data_errors / rows if rows else 0.0
+        data_error_checks = [
+            _Check("ExpectColumnValuesToBeInSet", {"column": "outcome", "value_set": ["undetermined"]},
+                   "MAGDA data error but outcome is not undetermined", row_condition=("data_error", True)),
+        ]
+        if rows >= min_rows_for_data_error_share:
+            data_error_checks.append(_Check("ExpectColumnValuesToBeInSet",
+                   {"column": "data_error", "value_set": [False], "mostly": 1.0 - max_data_error_share},
+                   f"share of MAGDA data errors {data_share * 100:.1f}% exceeds {max_data_error_share * 100:.1f}%: "
+                   "a refusal of whole messages, not bad records"))
     checks = [
         _Check("ExpectTableRowCountToEqual", {"value": int(selected)},
                f"{rows} results for {int(selected)} selected subjects"),
@@ -332,6 +356,7 @@ def check_magda_results(
         _Check("ExpectColumnValuesToBeInSet",
                {"column": "transient", "value_set": [False], "mostly": 1.0 - max_transient_share},
                f"share of transient MAGDA errors {share * 100:.1f}% exceeds {max_transient_share * 100:.1f}%"),
+        *data_error_checks,
     ]
     statistics = {
         "selected": int(selected),
@@ -340,6 +365,7 @@ def check_magda_results(
         "transient": n_transient,
         "transient_share": round(share, 6),
         "max_transient_share": max_transient_share,
+        "data_errors": n_data_errors,
     }
     return _run("magda_results", narrow, checks, statistics)
 

@@ -19,6 +19,7 @@ from typing import Literal
 
 __all__ = [
     "ABSENT",
+    "DATA_ERROR_REASON",
     "UNKNOWN",
     "CITY_SOURCE_KIND",
     "FACT_SPECS",
@@ -33,6 +34,11 @@ __all__ = [
     "Statute",
     "fact_spec",
 ]
+
+DATA_ERROR_REASON = "MAGDA_DATA_ERROR"
+"""MAGDA answered a data error (20002 invalid INSZ, 30004 new INSZ …) about the subject or its household: no
+decision, the record is quarantined for a human and the population refresh (MAGDA.md). Set by the advice engine,
+not by the rules: it overrides whatever the other answers, asked under a wrong number, seemed to say."""
 
 
 class FactError(ValueError):

@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SimulatorConfig", "FAULT_CODES", "parse_fault_rate", "parse_fault_insz"]
 
-FAULT_CODES = ("99996", "60006", "timeout", "http500", "malformed")
+FAULT_CODES = ("99996", "60006", "timeout", "http500", "malformed", "20002")
 """Injectable faults: MAGDA 99996 (busy, level 2), 60006 (no answer from the source, level 3), a hanging
-request (``timeout``), an HTTP 500 from the gateway, and a truncated (not well-formed) XML answer."""
+request (``timeout``), an HTTP 500 from the gateway, a truncated (not well-formed) XML answer, and 20002 (level 3:
+the source refuses the person's INSZ — a data error, not a transient one: MAGDA.md's quarantine case)."""
 
 
 @dataclass

@@ -268,6 +268,8 @@ class Simulator:
                 return self._wrap(spec, self._level2(spec, caller, [U_BUSY], datum, tijd), delay)
             if fault == "60006":
                 return self._wrap(spec, self._level3(spec, caller, [U_NO_SOURCE_ANSWER], datum, tijd), delay)
+            if fault == "20002":
+                return self._wrap(spec, self._level3(spec, caller, [U_BAD_INSZ], datum, tijd), delay)
             if fault == "timeout":
                 delay = max(delay, self.faults.timeout_seconds)
             elif fault == "malformed":
@@ -480,8 +482,9 @@ class Simulator:
                 errors.append(_annotated(U_NOT_REGISTERED, insz))
                 continue
             forced = per_insz.get(insz) if per_insz else None
-            if forced in ("99996", "60006"):
-                errors.append(_annotated(U_BUSY if forced == "99996" else U_NO_SOURCE_ANSWER, insz))
+            if forced in ("99996", "60006", "20002"):
+                errors.append(_annotated({"99996": U_BUSY, "60006": U_NO_SOURCE_ANSWER}.get(forced, U_BAD_INSZ),
+                                         insz))
                 continue
             facts, ans = self._facts(lspec, insz)
             if ans is not None:
