@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import resource
 import tempfile
 import time
@@ -40,6 +41,21 @@ class CountingSink:
         self.count += len(consultations)
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU of a process (``None``: this one and the client processes it started)."""
+    import psutil
+
+    if pid is not None:
+        t = psutil.Process(pid).cpu_times()
+        return t.user + t.system
+    me = psutil.Process()
+    t = me.cpu_times()
+    kids = sum(c.cpu_times().user + c.cpu_times().system for c in me.children(recursive=True)
+               if c.pid != _SIM_PID.get("pid"))
+    return t.user + t.system + t.children_user + t.children_system + kids
+
+
+_SIM_PID: dict[str, int] = {}
 _WORKER: dict[str, object] = {}
 
 
@@ -117,6 +133,9 @@ def main() -> None:
         print(f"city files read in {time.perf_counter() - t:.1f}s: {len(subjects):,} subjects, D = {d}")
 
         with running_simulator(population=str(folder / "magda-population.jsonl"), repertorium_check=False) as sim:
+            _SIM_PID["pid"] = sim.pid
+            sim_cpu = _cpu_seconds(sim.pid)
+            own_cpu = _cpu_seconds(None)
             if args.processes > 1:
                 wall, decisions, audited, kept = run_processes(
                     folder, scheme.id, sim.base_url, list(subjects), d, args.processes, args.concurrency,
@@ -144,12 +163,16 @@ def main() -> None:
                     wall = time.perf_counter() - t
                 audited = sink.count
                 calls = str(dict(advisor.stats.calls))
+            sim_cpu = _cpu_seconds(sim.pid) - sim_cpu
+            own_cpu = _cpu_seconds(None) - own_cpu
         peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
         n = sum(decisions.values())
         print(f"{scheme.id}: {n:,} persons in {wall:.1f}s = {n / wall:,.0f} persons/s "
               f"(target: whole city in <= 60 s: {'met' if wall <= 60 else 'NOT met'})")
         print(f"peak memory (largest single process, RSS; includes the simulator): {peak_mb:,.0f} MB")
+        print(f"CPU during the run: simulator {sim_cpu:.1f} s, client(s) {own_cpu:.1f} s, on {os.cpu_count()} cores "
+              f"(the sum / cores is the floor for the wall time when both share the machine)")
         print(f"decisions: {dict(decisions)}")
         print(f"calls: {calls}; consultations audited: {audited:,}")
         if keep is not None:

@@ -176,3 +176,26 @@ def test_an_invalid_request_is_reported_without_its_values() -> None:
     with pytest.raises(RequestInvalid) as info:
         validate_request(bad)
     assert "84640438954" not in str(info.value)
+
+
+def test_a_referte_is_a_36_character_uuid4_never_repeated_in_a_forked_process() -> None:
+    import os
+    import uuid
+
+    from proactief.magda.envelope import new_referte
+
+    mine = {new_referte() for _ in range(10_000)}
+    assert len(mine) == 10_000
+    sample = next(iter(mine))
+    assert len(sample) == 36 and uuid.UUID(sample).version == 4
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a task process forked by the executor: its generator is reseeded
+        os.write(write, "\n".join(new_referte() for _ in range(1000)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        child = set(fh.read().split("\n"))
+    os.waitpid(pid, 0)
+    parent_next = {new_referte() for _ in range(1000)}
+    assert len(child) == 1000 and not child & (mine | parent_next)
