@@ -25,7 +25,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, Engine, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, case, delete, false, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from proactief.insz import validate_insz
@@ -614,7 +614,10 @@ def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_sha
         elif run is None:
             raise ValueError(f"the {step} check needs a run id")
         elif step == "magda_results":
-            quarantined = StagedAdvice.advice["reasons"].as_string().like(f"%{DATA_ERROR_REASON}%")
+            # Only an undetermined outcome can be quarantined: the JSON is read for those rows alone.
+            quarantined = case((StagedAdvice.outcome == Outcome.UNDETERMINED.value,
+                                StagedAdvice.advice["reasons"].as_string().like(f"%{DATA_ERROR_REASON}%")),
+                               else_=false())
             frame = pd.DataFrame(conn.execute(select(StagedAdvice.insz, StagedAdvice.outcome, StagedAdvice.transient,
                                                      quarantined)
                                               .where(StagedAdvice.run_id == run.id)).all(),
