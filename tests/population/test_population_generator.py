@@ -356,3 +356,22 @@ def test_module_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["--size", "300", "--seed", "4", "--out", str(tmp_path), "--as-of", "2026-03-15"]) == 0
     assert "population of 300 persons (seed 4, as of 2026-03-15)" in capsys.readouterr().out
     assert main(["--size", "0", "--out", str(tmp_path)]) == 2
+
+
+def test_generating_in_a_process_whose_forks_would_hang_still_finishes(tmp_path: Path) -> None:
+    """The block workers are not forked from the caller: a caller's after-fork hooks (a Celery app's kombu
+    pool, a thread holding a lock) never run in them. Here such a hook would hang every forked child."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys, time\n"
+        "os.register_at_fork(after_in_child=lambda: time.sleep(3600))\n"
+        "from proactief.population import generate\n"
+        "s = generate(12_000, 3, out=sys.argv[1], workers=2)\n"
+        "print('persons', s.size)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "g")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "persons 12000" in done.stdout

@@ -1039,7 +1039,9 @@ def generate(size: int = 270_000, seed: int = 0, *, out: Path | str, as_of: date
     if workers <= 1:
         results = [_run_block(t) for t in tasks]
     else:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        # Not "fork": the caller may be a test or task process with threads and after-fork hooks (a Celery
+        # app's kombu pool once made every forked block worker hang on a dead broker socket).
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
             results = list(pool.map(_run_block, tasks))
     headers: dict[str, tuple[str, ...] | None] = {
