@@ -29,6 +29,9 @@ outbox_app = typer.Typer(help="The outbox: what failed to reach a downstream sys
                          no_args_is_help=True)
 app.add_typer(optout_app, name="optout")
 app.add_typer(outbox_app, name="outbox")
+scheme_app = typer.Typer(help="Hold a scheme (nothing of it leaves the city) while its DAG is paused; release it.",
+                         no_args_is_help=True)
+app.add_typer(scheme_app, name="scheme")
 
 DbUrl = Annotated[
     str | None,
@@ -371,6 +374,68 @@ def outbox_requeue(
         engine.dispose()
     typer.echo(f"requeued {out['grant_rows']} grant row(s) and {out['notices']} notice(s) "
                f"({out['notice_rows']} notification row(s)); trigger outbox_dispatch or wait for its next run")
+
+
+SchemeId = Annotated[str, typer.Argument(help="The scheme id, e.g. uitpas-kansentarief.")]
+By = Annotated[str, typer.Option("--by", help="Who (your staff account).")]
+
+
+@scheme_app.command("hold")
+def scheme_hold(scheme: SchemeId, by: By,
+                reason: Annotated[str, typer.Option("--reason", help="Why, for the next operator.")],
+                db_url: DbUrl = None) -> None:
+    """Hold a scheme: outbox_dispatch keeps its grants and letters pending, mutations do not re-decide it.
+    Pause its DAG in Airflow too (scheduled runs)."""
+    from proactief.lifecycle.holds import HoldError, hold_scheme
+
+    engine = _ledger(db_url)
+    try:
+        hold_scheme(engine, scheme, by=by, reason=reason)
+    except HoldError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"{scheme} is on hold: nothing of it is delivered or sent until 'proactief scheme release {scheme}'")
+
+
+@scheme_app.command("release")
+def scheme_release(scheme: SchemeId, by: By, db_url: DbUrl = None) -> None:
+    """End a hold: the next outbox_dispatch run delivers what waited. Unpause the DAG in Airflow too."""
+    from proactief.lifecycle.holds import HoldError, release_scheme
+
+    engine = _ledger(db_url)
+    try:
+        release_scheme(engine, scheme, by=by)
+    except HoldError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"{scheme} released: the next outbox_dispatch run delivers what waited")
+
+
+@scheme_app.command("status")
+def scheme_status(scheme: Annotated[str | None, typer.Argument(help="One scheme (default: all).")] = None,
+                  db_url: DbUrl = None) -> None:
+    """The holds, current first, with who and why (no personal data)."""
+    from proactief.lifecycle.holds import HoldError, holds
+    from proactief.schemes import scheme_ids
+
+    engine = _ledger(db_url)
+    try:
+        rows = holds(engine, scheme_id=scheme)
+    except HoldError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        engine.dispose()
+    active = {r["scheme"] for r in rows if r["active"]}
+    for sid in [scheme] if scheme else scheme_ids():
+        typer.echo(f"{sid:<22} {'ON HOLD' if sid in active else 'running'}")
+    for r in rows:
+        until = (f"released {r['released_at']:%Y-%m-%d %H:%M} by {r['released_by']}" if not r["active"]
+                 else "still on hold")
+        typer.echo(f"  #{r['id']} {r['scheme']}: held {r['held_at']:%Y-%m-%d %H:%M} by {r['held_by']} "
+                   f"({r['reason']}); {until}")
 
 
 def _redact_url(url: str) -> str:

@@ -247,3 +247,66 @@ def test_an_objection_after_the_grant_cancels_delivery_and_letter(ledger: tuple[
         notices = conn.execute(select(func.count()).select_from(Notice).where(Notice.insz == person)).scalar_one()
     assert theirs >= 1 and statuses == {"cancelled"} and notices == 0
     assert person not in {v["insz"] for v in ivago_vouchers(cfg)}
+
+
+def test_a_held_scheme_delivers_and_sends_nothing_until_it_is_released(ledger: tuple[Engine, DeliveryConfig],
+                                                                       world: World) -> None:
+    from proactief.lifecycle.holds import hold_scheme, release_scheme
+
+    engine, cfg = ledger
+    by_system = grants_by_system(engine)
+    adapters = cfg.grant_adapters(magda=world.magda(), engine=engine)
+    # Notices gathered (nothing sent: no channel) before the hold wait whole once the hold is there.
+    dispatch_grants(engine, adapters, now=world.now)
+    dispatch_notices(engine, {}, render, now=world.now)
+    ivago_vouchers_before = ivago_vouchers(cfg)
+    assert len(ivago_vouchers_before) == by_system["ivago"]
+    with engine.connect() as conn:
+        gathered = conn.execute(select(func.count(func.distinct(OutboxMessage.notice_id)))
+                                .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
+                                .where(GrantRow.scheme_id == "ivago-tegemoetkoming",
+                                       OutboxMessage.notice_id.is_not(None))).scalar_one()
+    assert gathered > 0
+    hold_scheme(engine, "ivago-tegemoetkoming", by="ops.jan", reason="wrong amount in the letter")
+
+    _, notices = dispatch(engine, cfg, world)
+    assert notices["all"]["held"] == gathered
+    with engine.connect() as conn:
+        waiting = conn.execute(select(Notice.status, Notice.attempts).join(
+            OutboxMessage, OutboxMessage.notice_id == Notice.id).join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
+            .where(GrantRow.scheme_id == "ivago-tegemoetkoming")).all()
+    assert {(s, a) for s, a in waiting} == {("pending", 0)}
+    sent_while_held = sum(sent_notices(engine).values())
+    assert sent_while_held > 0  # the other schemes' letters went out
+
+    release_scheme(engine, "ivago-tegemoetkoming", by="ops.an")
+    _, notices = dispatch(engine, cfg, world)
+    assert sum(sent_notices(engine).values()) == sent_while_held + gathered
+    assert ivago_vouchers(cfg) == ivago_vouchers_before  # nothing twice
+
+
+def test_a_held_schemes_grants_stay_pending_without_spending_attempts(ledger: tuple[Engine, DeliveryConfig],
+                                                                      world: World) -> None:
+    from proactief.lifecycle.holds import hold_scheme, release_scheme
+
+    engine, cfg = ledger
+    by_system = grants_by_system(engine)
+    hold_scheme(engine, "onderwijskorting", by="ops.jan", reason="school billing export format in doubt")
+    grants, _ = dispatch(engine, cfg, world)
+    assert school_rows(cfg) == []
+    assert grants["school-billing"] == {"held": by_system["school-billing"]}
+    assert len(ivago_vouchers(cfg)) == by_system["ivago"]  # the others are delivered
+    with engine.connect() as conn:
+        rows = conn.execute(select(OutboxMessage.kind, OutboxMessage.status, OutboxMessage.attempts)
+                            .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
+                            .where(GrantRow.scheme_id == "onderwijskorting")).all()
+    assert {(k, s, a) for k, s, a in rows} == {("grant", "pending", 0), ("notify", "pending", 0)}
+    world.skip(24)
+    again, _ = dispatch(engine, cfg, world)  # a day later, still held: still nothing, still no attempt
+    assert school_rows(cfg) == [] and again["school-billing"] == {"held": by_system["school-billing"]}
+
+    release_scheme(engine, "onderwijskorting", by="ops.an")
+    dispatch(engine, cfg, world)
+    assert len(school_rows(cfg)) == by_system["school-billing"]
+    counts = outbox_counts(engine)
+    assert counts.get(("grant", "pending"), 0) == 0 and counts.get(("notify", "pending"), 0) == 0, counts

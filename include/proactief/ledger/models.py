@@ -183,6 +183,22 @@ class OptOutEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class SchemeHold(Base):
+    """An operator's hold on a scheme (its DAG paused for a reason): while ``released_at`` is empty nothing of the
+    scheme leaves the city (the outbox keeps its grants and notices pending) and MAGDA mutations do not re-decide
+    it. Rows are kept as the history of holds."""
+
+    __tablename__ = "scheme_hold"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    scheme_id: Mapped[str] = mapped_column(String(64), index=True)
+    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    held_by: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_by: Mapped[str | None] = mapped_column(String(80))
+
+
 # ------------------------------------------------------------------------------------------ runs
 
 

@@ -34,6 +34,10 @@ _EXPORTS = {
     "subjects_of_batch": "mutations",
     "apply_retention": "retention",
     "load_city_data": "citydata",
+    "hold_scheme": "holds",
+    "release_scheme": "holds",
+    "held_schemes": "holds",
+    "holds": "holds",
 }
 
 __all__ = sorted(_EXPORTS)

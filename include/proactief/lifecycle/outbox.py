@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from proactief.grants.base import Delivered, DeliveryError, GrantAdapter, GrantOrder, TransientDeliveryError
 from proactief.ledger.models import GrantRow, Notice, OptOut, OutboxMessage, Resident
+from proactief.lifecycle.holds import held_schemes
 
 if TYPE_CHECKING:
     from proactief.notify.model import BenefitLine, RenderedNotice
@@ -127,6 +128,12 @@ def dispatch_grants(engine: Engine, adapters: Mapping[str, GrantAdapter], *, bat
     with engine.connect() as conn:
         channels = list(conn.execute(select(OutboxMessage.channel).where(
             OutboxMessage.kind.in_(GRANT_KINDS), OutboxMessage.status == "pending").distinct()).scalars())
+        held = held_schemes(conn)
+        for channel, waiting in conn.execute(
+                select(OutboxMessage.channel, func.count()).join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
+                .where(OutboxMessage.kind.in_(GRANT_KINDS), OutboxMessage.status == "pending",
+                       GrantRow.scheme_id.in_(held)).group_by(OutboxMessage.channel)):
+            figures[channel]["held"] = int(waiting)  # on hold: pending, no attempt spent
     for channel in sorted(channels):
         adapter = adapters.get(channel)
         if adapter is None:
@@ -146,7 +153,7 @@ def dispatch_grants(engine: Engine, adapters: Mapping[str, GrantAdapter], *, bat
                     GrantRow.valid_until, GrantRow.terms)
                     .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
                     .where(OutboxMessage.kind.in_(GRANT_KINDS), OutboxMessage.channel == channel,
-                           OutboxMessage.status == "pending", _due(at))
+                           OutboxMessage.status == "pending", _due(at), GrantRow.scheme_id.not_in(held))
                     .order_by(OutboxMessage.id).limit(batch))).all()
                 if not rows:
                     break
@@ -197,10 +204,12 @@ def _gather(engine: Engine, now: dt.datetime) -> Counter[str]:
     counter does not know), an exemption it has ended (``revoked``; the letter may not end what still holds)."""
     figures: Counter[str] = Counter()
     with engine.begin() as conn:
+        held = held_schemes(conn)
         rows = conn.execute(_locking(conn, select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.message_id,
                                                   OutboxMessage.grant_id, OutboxMessage.kind, GrantRow.insz)
                                      .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
                                      .where(OutboxMessage.status == "pending", OutboxMessage.notice_id.is_(None),
+                                            GrantRow.scheme_id.not_in(held),
                                             or_(and_(OutboxMessage.kind == "notify", GrantRow.status == "delivered"),
                                                 and_(OutboxMessage.kind == NOTIFY_STOP,
                                                      GrantRow.status == "revoked")))
@@ -252,12 +261,23 @@ def dispatch_notices(engine: Engine, channels: Mapping[str, NoticeChannel],
     figures: dict[str, Counter[str]] = defaultdict(Counter)
     figures["all"].update(_gather(engine, now()))
     stalled: set[str] = set()
+    with engine.connect() as conn:
+        held = held_schemes(conn)
+        # A notice gathered before its scheme was held waits whole: a letter is never sent with a part left out.
+        waiting = sorted(set(conn.execute(
+            select(OutboxMessage.notice_id).join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
+            .join(Notice, Notice.id == OutboxMessage.notice_id)
+            .where(Notice.status == "pending", OutboxMessage.status == "pending",
+                   GrantRow.scheme_id.in_(held))).scalars())) if held else []
+    if waiting:
+        figures["all"]["held"] += len(waiting)
     while True:
         with engine.begin() as conn:
             at = now()
             stmt = select(Notice.id, Notice.message_id, Notice.insz, Notice.channel, Notice.attempts).where(
                 Notice.status == "pending",
                 or_(Notice.next_attempt_at.is_(None), Notice.next_attempt_at <= at),
+                Notice.id.not_in(waiting),
                 Notice.channel.in_([c for c in channels if c not in stalled])).order_by(Notice.id).limit(batch)
             if conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)

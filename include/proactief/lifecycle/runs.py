@@ -217,12 +217,20 @@ def _candidates(conn: Connection, run: SchemeRun, scheme: Scheme, city: CityFile
 def select_population(engine: Engine, run_id: int) -> dict[str, Any]:
     """Choose the run's subjects from the imported city data, leave out those who objected, cut into chunks."""
     from proactief.lifecycle.citydata import load_city_data
+    from proactief.lifecycle.holds import held_schemes
 
     city = load_city_data(engine)
     with engine.begin() as conn:
         run = _run(conn, run_id)
         scheme = load_scheme(run.scheme_id)
         candidates, outside = _candidates(conn, run, scheme, city)
+        held = None
+        if run.selection == "mutations" and scheme.id in held_schemes(conn):
+            # The operator holds the scheme: its changed persons wait for its next run.
+            held = len(candidates)
+            log.warning("run %s: %s is on hold; the mutation re-evaluation selects nobody (%d waiting)",
+                        run_id, scheme.id, held)
+            candidates = []
         opted = _opted_out(conn, candidates)
         chosen = [c for c in candidates if c not in opted]
         conn.execute(delete(RunSubject).where(RunSubject.run_id == run_id))
@@ -233,7 +241,7 @@ def select_population(engine: Engine, run_id: int) -> dict[str, Any]:
                          [{"run_id": run_id, "insz": s, "chunk": (base + i) // size} for i, s in enumerate(part)])
         chunks = list(range((len(chosen) + size - 1) // size))
         figures = {"selected": len(chosen), "opted_out": len(opted), "outside_population": outside,
-                   "chunks": len(chunks)}
+                   "chunks": len(chunks), **({"held_waiting": held} if held is not None else {})}
         _set_figures(conn, run_id, "selected", **figures)
     log.info("run %s selected %d subjects in %d chunks (%d opted out)", run_id, len(chosen), len(chunks), len(opted))
     return {"chunks": chunks, "selected": len(chosen), "opted_out": len(opted)}
