@@ -52,6 +52,21 @@ def test_a_scheme_without_runs_and_a_user_without_schemes(engine: Engine, data: 
     assert "U hebt geen toegang tot een regeling" in dashboard_page(engine, [], user="x")
 
 
+def test_a_held_scheme_says_so_with_who_and_why(engine: Engine, data: Ledger) -> None:
+    from proactief.lifecycle.holds import hold_scheme, release_scheme
+
+    hold_scheme(engine, UITPAS, by="ops.jan", reason="UiTPAS API weigert ons token")
+    hold_scheme(engine, "lez-vrijstelling", by="ops.an", reason="LEZ-register onderhoud")
+    html = dashboard_page(engine, [UITPAS, IVAGO, "lez-vrijstelling"], user="eigenaar", plots=False)
+    uitpas = re.search(r'id="scheme-uitpas-kansentarief".*?</section>', html, re.S).group(0)
+    assert "Gepauzeerd</b>" in uitpas and "door ops.jan: UiTPAS API weigert ons token" in uitpas
+    ivago = re.search(r'id="scheme-ivago-tegemoetkoming".*?</section>', html, re.S).group(0)
+    assert "Gepauzeerd" not in ivago
+    assert "gepauzeerd</b> (LEZ-register onderhoud)" in html  # a scheme without runs, in the short list
+    release_scheme(engine, UITPAS, by="ops.jan")
+    assert "door ops.jan" not in dashboard_page(engine, [UITPAS], user="eigenaar", plots=False)
+
+
 def test_plots_are_svg_with_dutch_labels(engine: Engine, data: Ledger) -> None:
     trend = trend_svg(take_up_trend(engine, UITPAS), "Opname per periode")
     assert trend.lstrip().startswith("<?xml") and "<svg" in trend

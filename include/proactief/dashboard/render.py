@@ -51,6 +51,8 @@ class SchemeView:
     trend_plot: str = ""
     run_plot: str = ""
     approvals: list[Approval] = field(default_factory=list)
+    hold: dict[str, Any] | None = None
+    """The operators' current hold on the scheme (``proactief scheme hold``): since, by whom, why."""
 
     @property
     def last_run(self) -> RunFigures | None:
@@ -97,14 +99,16 @@ def dashboard_page(engine: Engine, scheme_ids: Sequence[str], *, user: str, appr
     """The whole page: per scheme the latest runs with their figures, the take-up plot, the last run's plot and
     what waits for approval; then the runs not finished and the person lookup form."""
     from proactief.dashboard.plot import run_svg, trend_svg
+    from proactief.lifecycle.holds import holds
 
     by_scheme = runs(engine, scheme_ids, limit=run_limit)
+    held = {h["scheme"]: h for h in holds(engine) if h["active"]}
     views = []
     for scheme_id in scheme_ids:
         scheme = load_scheme(scheme_id)
         view = SchemeView(scheme_id, scheme.title, scheme.owner.department, by_scheme[scheme_id],
                           take_up_trend(engine, scheme_id),
-                          approvals=[a for a in approvals if a.dag_id == scheme_id])
+                          approvals=[a for a in approvals if a.dag_id == scheme_id], hold=held.get(scheme_id))
         if plots and view.trend:
             view.trend_plot = _data_uri(trend_svg(view.trend, scheme_id))
         if plots and view.last_run is not None:
