@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from proactief.dashboard import runs, take_up_trend
 from proactief.dashboard.plot import run_svg, trend_svg
@@ -65,6 +65,22 @@ def test_a_held_scheme_says_so_with_who_and_why(engine: Engine, data: Ledger) ->
     assert "gepauzeerd</b> (LEZ-register onderhoud)" in html  # a scheme without runs, in the short list
     release_scheme(engine, UITPAS, by="ops.jan")
     assert "door ops.jan" not in dashboard_page(engine, [UITPAS], user="eigenaar", plots=False)
+
+
+def test_a_runs_quarantined_subjects_are_shown_within_the_undetermined(engine: Engine, data: Ledger) -> None:
+    from sqlalchemy import update
+
+    from proactief.ledger.models import SchemeRun
+
+    a = data.runs["a"]
+    with engine.begin() as conn:
+        figures = conn.execute(select(SchemeRun.figures).where(SchemeRun.id == a)).scalar_one()
+        conn.execute(update(SchemeRun).where(SchemeRun.id == a).values(figures={**figures, "data_errors": 1}))
+    html = dashboard_page(engine, [UITPAS], user="eigenaar", plots=False)
+    assert _cell(html, a, "undetermined") == "1"
+    row = re.search(rf'<tr data-run="{a}">(.*?)</tr>', html, re.S).group(1)
+    assert "(1 gegevensfout)" in row
+    assert runs(engine, [UITPAS])[UITPAS][-1].data_errors == 1
 
 
 def test_plots_are_svg_with_dutch_labels(engine: Engine, data: Ledger) -> None:

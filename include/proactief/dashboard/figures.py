@@ -58,6 +58,8 @@ class RunFigures:
     notify_pending: int
     opted_out: int
     dq: Mapping[str, str | None]
+    data_errors: int = 0
+    """Undetermined because MAGDA answered a data error (20002, 30004 …): quarantined until the record is fixed."""
 
     @property
     def finished(self) -> bool:
@@ -136,7 +138,7 @@ def _build(engine: Engine, rows: Iterable[Any]) -> list[RunFigures]:
             already_granted=_figure(figures, "grant", "already_granted"),
             notified=notices.get(r.id, {}).get("sent", 0), notify_pending=notices.get(r.id, {}).get("pending", 0),
             opted_out=_figure(figures, "opted_out"),
-            dq={step: figures.get(f"dq_{step}") for step in DQ_STEPS}))
+            dq={step: figures.get(f"dq_{step}") for step in DQ_STEPS}, data_errors=_figure(figures, "data_errors")))
     return out
 
 
