@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -249,6 +250,8 @@ class StagedAdvice(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     transient: Mapped[bool] = mapped_column(Boolean)
     """Undetermined because a MAGDA or city source was temporarily unavailable."""
+    data_error: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """Undetermined because MAGDA answered a data error (20002, 30004 …): quarantined, not transient."""
     advice: Mapped[dict[str, Any]] = mapped_column(JSON)
     staged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

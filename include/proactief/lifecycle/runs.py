@@ -25,7 +25,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, Engine, case, delete, false, func, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from proactief.insz import validate_insz
@@ -287,6 +287,7 @@ def chunk_city_data(conn: Connection, subjects: Sequence[str]) -> CityFiles:
 def _staged_row(run_id: int, advice: Advice, at: dt.datetime, scheme: Scheme) -> dict[str, Any]:
     """The staged outcome; an eligible one carries its grant key already, so ``decide`` can stay in SQL."""
     transient = advice.decision is Outcome.UNDETERMINED and bool(TRANSIENT_REASONS & set(advice.reasons))
+    data_error = advice.decision is Outcome.UNDETERMINED and DATA_ERROR_REASON in advice.reasons
     summary = advice.to_json()
     if advice.grant is not None:
         summary["grant_terms"] = {
@@ -304,6 +305,7 @@ def _staged_row(run_id: int, advice: Advice, at: dt.datetime, scheme: Scheme) ->
         if advice.decision is Outcome.ELIGIBLE:
             summary["grant_key"] = _grant_key(scheme, advice.subject, summary["grant_terms"])
     return {"run_id": run_id, "insz": advice.subject, "outcome": advice.decision.value, "transient": transient,
+            "data_error": data_error,
             "advice": summary, "staged_at": at}
 
 
@@ -341,7 +343,7 @@ def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
     counts = Counter(r["outcome"] for r in rows)
     out = {"chunk": chunk, "subjects": len(subjects), "staged": len(rows),
            "transient": sum(1 for r in rows if r["transient"]),
-           "data_errors": sum(1 for r in rows if DATA_ERROR_REASON in r["advice"]["reasons"]),
+           "data_errors": sum(1 for r in rows if r["data_error"]),
            "skipped_opted_out": len(before) + len(after),
            **{k: counts.get(k, 0) for k in ("eligible", "not_eligible", "undetermined")}}
     log.info("run %s chunk %s: %s", run_id, chunk, out)
@@ -622,12 +624,8 @@ def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_sha
         elif run is None:
             raise ValueError(f"the {step} check needs a run id")
         elif step == "magda_results":
-            # Only an undetermined outcome can be quarantined: the JSON is read for those rows alone.
-            quarantined = case((StagedAdvice.outcome == Outcome.UNDETERMINED.value,
-                                StagedAdvice.advice["reasons"].as_string().like(f"%{DATA_ERROR_REASON}%")),
-                               else_=false())
             frame = pd.DataFrame(conn.execute(select(StagedAdvice.insz, StagedAdvice.outcome, StagedAdvice.transient,
-                                                     quarantined)
+                                                     StagedAdvice.data_error)
                                               .where(StagedAdvice.run_id == run.id)).all(),
                                  columns=["subject", "outcome", "transient", "data_error"])
             selected = conn.execute(select(func.count()).select_from(RunSubject)
