@@ -189,16 +189,24 @@ def data_error_message(context: Mapping[str, Any], count: int) -> tuple[str, str
     return subject, body
 
 
-def report_data_errors(context: Mapping[str, Any], count: int) -> None:
-    """E-mail the operators about quarantined records. Never fails the task: the check itself passed, and a
-    mail that cannot go out is logged (the count stays in the run's figures and the DQ result)."""
+def _send_or_log(subject: str, body: str, context: Any, what: str, extra_to: str | None = None) -> None:
+    """Send a message that must never fail its task (the task's work is done and recorded elsewhere): a mail
+    that cannot go out is logged."""
     import logging
 
-    subject, body = data_error_message(context, count)
+    notifier = _smtp_notifier(subject, body)
+    if extra_to and "@" in extra_to and extra_to not in notifier.to:
+        notifier.to = [*notifier.to, extra_to]
     try:
-        _smtp_notifier(subject, body).notify(context)
+        notifier.notify(context)
     except Exception as exc:  # noqa: BLE001 - see the docstring
-        logging.getLogger(__name__).warning("data-error e-mail not sent: %s", exception_summary(exc))
+        logging.getLogger(__name__).warning("%s e-mail not sent: %s", what, exception_summary(exc))
+
+
+def report_data_errors(context: Mapping[str, Any], count: int) -> None:
+    """E-mail the operators about quarantined records. Never fails the task: the check itself passed (the
+    count stays in the run's figures and the DQ result)."""
+    _send_or_log(*data_error_message(context, count), context, "data-error")
 
 
 class ApprovalRequestNotifier(BaseNotifier):
@@ -215,16 +223,8 @@ class ApprovalRequestNotifier(BaseNotifier):
         self.check_task_id = check_task_id
 
     def notify(self, context: Any) -> None:
-        import logging
-
         subject, body = approval_message(context, self.scheme_title, self.check_task_id)
-        notifier = _smtp_notifier(subject, body)
-        if self.owner_contact and "@" in self.owner_contact and self.owner_contact not in notifier.to:
-            notifier.to = [*notifier.to, self.owner_contact]
-        try:
-            notifier.notify(context)
-        except Exception as exc:  # noqa: BLE001 - see the class docstring
-            logging.getLogger(__name__).warning("approval request e-mail not sent: %s", exception_summary(exc))
+        _send_or_log(subject, body, context, "approval request", extra_to=self.owner_contact)
 
 
 notify_operators = OperatorFailureNotifier()
