@@ -68,6 +68,7 @@ from proactief.schemes.facts import (
     GEEF_PERSOON,
     GEEF_SOCIAAL_STATUUT,
     MOBILITEIT_INSCHRIJVINGEN,
+    TRANSIENT_REASON,
 )
 from proactief.schemes.observations import (
     Answer,
@@ -81,7 +82,7 @@ from proactief.schemes.observations import (
     VehicleRegistration,
 )
 
-__all__ = ["DATA_ERROR_REASON", "Advice", "Advisor", "RunStats"]
+__all__ = ["Advice", "Advisor", "RunStats"]
 
 log = logging.getLogger("proactief.advice")
 
@@ -641,9 +642,6 @@ def _ref(k: _Known, answer: MagdaAnswer[Any]) -> None:
         k.transient = True
 
 
-_TRANSIENT_REASON = "MAGDA_TRANSIENT"
-
-
 def _quarantined(decision: Decision, *, transient: bool) -> Decision:
     """No decision for a subject whose record (or a household member's) MAGDA answered with a data error.
 
@@ -651,10 +649,10 @@ def _quarantined(decision: Decision, *, transient: bool) -> Decision:
     error left unknown says ``MAGDA_DATA_ERROR`` instead of ``MAGDA_TRANSIENT`` unless a real transient failure
     was there too (then both: the next run may still help)."""
     def why(reason: str | None) -> str | None:
-        return DATA_ERROR_REASON if reason == _TRANSIENT_REASON and not transient else reason
+        return DATA_ERROR_REASON if reason == TRANSIENT_REASON and not transient else reason
 
-    kept = tuple(r for r in decision.reasons if r == _TRANSIENT_REASON and transient)
-    trace = tuple(replace(t, reason=why(t.reason)) if t.reason == _TRANSIENT_REASON else t for t in decision.trace)
+    kept = tuple(r for r in decision.reasons if r == TRANSIENT_REASON and transient)
+    trace = tuple(replace(t, reason=why(t.reason)) if t.reason == TRANSIENT_REASON else t for t in decision.trace)
     return replace(decision, decision=Outcome.UNDETERMINED, tier=None, amount=None, amounts=MappingProxyType({}),
                    percentages=MappingProxyType({}), reasons=(DATA_ERROR_REASON, *kept), trace=trace, grant=None)
 

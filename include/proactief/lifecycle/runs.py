@@ -45,7 +45,7 @@ from proactief.ledger.models import (
     StagedAdvice,
 )
 from proactief.schemes import Outcome, Scheme, load_scheme
-from proactief.schemes.facts import DATA_ERROR_REASON
+from proactief.schemes.facts import DATA_ERROR_REASON, TRANSIENT_REASON
 
 if TYPE_CHECKING:
     from proactief.advice import Advice
@@ -71,7 +71,7 @@ __all__ = [
 log = logging.getLogger("proactief.lifecycle")
 
 DQStep = Literal["population", "magda_results", "decisions", "reconciliation"]
-TRANSIENT_REASONS = frozenset({"MAGDA_TRANSIENT", "CITY_DATA_UNAVAILABLE"})
+TRANSIENT_REASONS = frozenset({TRANSIENT_REASON, "CITY_DATA_UNAVAILABLE"})
 """An undetermined decision with one of these reasons waits for MAGDA or the city to answer: it is counted as
 transient by the MAGDA data-quality gate (too many → the run stops instead of deciding). One with
 ``DATA_ERROR_REASON`` is quarantined instead: counted apart (``data_errors``), reported to the operators, not part

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from proactief.schemes.evaluator import needed_facts
-from proactief.schemes.facts import ABSENT, UNKNOWN, FactKey, Facts, FactValue, Holder, Statute
+from proactief.schemes.facts import ABSENT, TRANSIENT_REASON, UNKNOWN, FactKey, Facts, FactValue, Holder, Statute
 from proactief.schemes.model import Scheme
 from proactief.schemes.observations import (
     Answer,
@@ -378,5 +378,5 @@ def derive_facts(scheme: Scheme, obs: Observations, reference_date: dt.date) -> 
             continue
         values[key] = value
         if value is UNKNOWN and household_unknown and key.holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON):
-            why[key] = "MAGDA_TRANSIENT"  # the household could not be listed (GeefPersoon), whatever the source
+            why[key] = TRANSIENT_REASON  # the household could not be listed (GeefPersoon), whatever the source
     return Facts.of(values, unknown_reasons=why)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
 
-from proactief.schemes.facts import ABSENT, UNKNOWN, FactKey, Facts
+from proactief.schemes.facts import ABSENT, TRANSIENT_REASON, UNKNOWN, FactKey, Facts
 from proactief.schemes.model import (
     AllOf,
     AnyOf,
@@ -460,7 +460,7 @@ def evaluate(scheme: Scheme, facts: Facts, reference_date: dt.date, *, allow_mis
         lacking = [v for v in (benefit, valid_until) if v is _MISSING or v is UNKNOWN]
         if lacking:
             decision = Outcome.UNDETERMINED
-            reasons = _dedupe(*(("FACTS_NOT_GATHERED",) if v is _MISSING else ("MAGDA_TRANSIENT",) for v in lacking))
+            reasons = _dedupe(*(("FACTS_NOT_GATHERED",) if v is _MISSING else (TRANSIENT_REASON,) for v in lacking))
         else:
             amounts, percentages = benefit  # type: ignore[misc]
             grant = _grant_terms(scheme, facts, reference_date, valid_until)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from typing import Literal
 __all__ = [
     "ABSENT",
     "DATA_ERROR_REASON",
+    "TRANSIENT_REASON",
     "UNKNOWN",
     "CITY_SOURCE_KIND",
     "FACT_SPECS",
@@ -35,6 +36,8 @@ __all__ = [
     "fact_spec",
 ]
 
+TRANSIENT_REASON = "MAGDA_TRANSIENT"
+"""A transient MAGDA problem (after retries) left a fact unknown: undetermined, asked again at the next run."""
 DATA_ERROR_REASON = "MAGDA_DATA_ERROR"
 """MAGDA answered a data error (20002 invalid INSZ, 30004 new INSZ …) about the subject or its household: no
 decision, the record is quarantined for a human and the population refresh (MAGDA.md). Set by the advice engine,
@@ -321,7 +324,7 @@ class FactKey:
 
     def unknown_reason(self) -> str:
         """Why we could not decide: a transient MAGDA problem, or city data that did not arrive."""
-        return "CITY_DATA_UNAVAILABLE" if self.spec.source_kind == CITY_SOURCE_KIND else "MAGDA_TRANSIENT"
+        return "CITY_DATA_UNAVAILABLE" if self.spec.source_kind == CITY_SOURCE_KIND else TRANSIENT_REASON
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,8 @@ PERSON_SERVICES = frozenset({
 _ENVELOPE = f"{{{SOAP_NS}}}Envelope"
 _BODY = f"{{{SOAP_NS}}}Body"
 _XML = "text/xml; charset=UTF-8"
+_LEVEL3_FAULTS = {"60006": U_NO_SOURCE_ANSWER, "20002": U_BAD_INSZ}
+"""Injected faults answered per question (level 3); 99996 refuses the whole message (level 2)."""
 _HTML_500 = (b"<html><head><title>500 Internal Server Error</title></head>"
              b"<body><h1>Internal Server Error</h1></body></html>")
 
@@ -266,10 +268,8 @@ class Simulator:
                 return Outcome(500, _HTML_500, "text/html; charset=UTF-8", delay)
             if fault == "99996":
                 return self._wrap(spec, self._level2(spec, caller, [U_BUSY], datum, tijd), delay)
-            if fault == "60006":
-                return self._wrap(spec, self._level3(spec, caller, [U_NO_SOURCE_ANSWER], datum, tijd), delay)
-            if fault == "20002":
-                return self._wrap(spec, self._level3(spec, caller, [U_BAD_INSZ], datum, tijd), delay)
+            if fault in _LEVEL3_FAULTS:
+                return self._wrap(spec, self._level3(spec, caller, [_LEVEL3_FAULTS[fault]], datum, tijd), delay)
             if fault == "timeout":
                 delay = max(delay, self.faults.timeout_seconds)
             elif fault == "malformed":
@@ -482,9 +482,8 @@ class Simulator:
                 errors.append(_annotated(U_NOT_REGISTERED, insz))
                 continue
             forced = per_insz.get(insz) if per_insz else None
-            if forced in ("99996", "60006", "20002"):
-                errors.append(_annotated({"99996": U_BUSY, "60006": U_NO_SOURCE_ANSWER}.get(forced, U_BAD_INSZ),
-                                         insz))
+            if forced == "99996" or forced in _LEVEL3_FAULTS:
+                errors.append(_annotated(U_BUSY if forced == "99996" else _LEVEL3_FAULTS[forced], insz))
                 continue
             facts, ans = self._facts(lspec, insz)
             if ans is not None:
