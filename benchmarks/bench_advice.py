@@ -41,21 +41,20 @@ class CountingSink:
         self.count += len(consultations)
 
 
-def _cpu_seconds(pid: int | None) -> float:
-    """User + system CPU of a process (``None``: this one and the client processes it started)."""
+def _cpu_seconds(sim_pid: int) -> tuple[float, float]:
+    """User + system CPU so far of the simulator, and of this process with the client processes it started."""
     import psutil
 
-    if pid is not None:
-        t = psutil.Process(pid).cpu_times()
+    def cpu(p: psutil.Process) -> float:
+        t = p.cpu_times()
         return t.user + t.system
+
     me = psutil.Process()
-    t = me.cpu_times()
-    kids = sum(c.cpu_times().user + c.cpu_times().system for c in me.children(recursive=True)
-               if c.pid != _SIM_PID.get("pid"))
-    return t.user + t.system + t.children_user + t.children_system + kids
+    reaped = me.cpu_times().children_user + me.cpu_times().children_system  # client processes that have ended
+    clients = cpu(me) + reaped + sum(cpu(c) for c in me.children(recursive=True) if c.pid != sim_pid)
+    return cpu(psutil.Process(sim_pid)), clients
 
 
-_SIM_PID: dict[str, int] = {}
 _WORKER: dict[str, object] = {}
 
 
@@ -133,9 +132,7 @@ def main() -> None:
         print(f"city files read in {time.perf_counter() - t:.1f}s: {len(subjects):,} subjects, D = {d}")
 
         with running_simulator(population=str(folder / "magda-population.jsonl"), repertorium_check=False) as sim:
-            _SIM_PID["pid"] = sim.pid
-            sim_cpu = _cpu_seconds(sim.pid)
-            own_cpu = _cpu_seconds(None)
+            cpu_before = _cpu_seconds(sim.pid)
             if args.processes > 1:
                 wall, decisions, audited, kept = run_processes(
                     folder, scheme.id, sim.base_url, list(subjects), d, args.processes, args.concurrency,
@@ -163,8 +160,8 @@ def main() -> None:
                     wall = time.perf_counter() - t
                 audited = sink.count
                 calls = str(dict(advisor.stats.calls))
-            sim_cpu = _cpu_seconds(sim.pid) - sim_cpu
-            own_cpu = _cpu_seconds(None) - own_cpu
+            sim_cpu, own_cpu = (after - before for after, before in zip(_cpu_seconds(sim.pid), cpu_before,
+                                                                        strict=True))
         peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
         n = sum(decisions.values())
