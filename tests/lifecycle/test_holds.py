@@ -45,6 +45,8 @@ def test_a_hold_needs_who_and_why_and_keeps_its_history(ledger: Engine) -> None:
         hold_scheme(ledger, LEZ, by=" ", reason="register down")
     with pytest.raises(HoldError, match="unknown scheme 'lez'"):
         hold_scheme(ledger, "lez", by="ops", reason="register down")
+    with pytest.raises(HoldError, match="must not name a person"):
+        hold_scheme(ledger, LEZ, by="ops", reason="letter of 85.07.30-033.28 was wrong")
     hold_scheme(ledger, LEZ, by="ops.jan", reason="LEZ register refuses our registrations")
     with pytest.raises(HoldError, match="already on hold"):
         hold_scheme(ledger, LEZ, by="ops.an", reason="again")

@@ -16,6 +16,7 @@ stops what leaves the city, it does not undo; to undo, re-decide the period (run
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
@@ -28,6 +29,9 @@ __all__ = ["HoldError", "held_schemes", "hold_scheme", "holds", "release_scheme"
 
 class HoldError(ValueError):
     """An unknown scheme, a scheme already held, or one that is not held."""
+
+
+_NUMBER_LIKE_INSZ = re.compile(r"(?<!\d)\d{2}\.?\d{2}\.?\d{2}[-.]?\d{3}\.?\d{2}(?!\d)")
 
 
 def _now() -> dt.datetime:
@@ -49,6 +53,8 @@ def hold_scheme(engine: Engine, scheme_id: str, *, by: str, reason: str) -> int:
     """Put a scheme on hold; returns the hold's id. Who and why are required: the next operator must know."""
     if not by.strip() or not reason.strip():
         raise HoldError("a hold needs who (--by) and why (--reason)")
+    if _NUMBER_LIKE_INSZ.search(reason):  # the reason is shown on the dashboard and in the CLI
+        raise HoldError("a hold's reason must not name a person (it contains an 11-digit number)")
     with engine.begin() as conn:
         if _known(scheme_id) in held_schemes(conn):
             raise HoldError(f"{scheme_id} is already on hold")
