@@ -20,7 +20,8 @@ app = typer.Typer(
     add_completion=False,
 )
 population_app = typer.Typer(help="The synthetic Ghent population (simulator, tests, demos).", no_args_is_help=True)
-db_app = typer.Typer(help="The ledger database (PostgreSQL in production, SQLite by default).", no_args_is_help=True)
+db_app = typer.Typer(help="The ledger database (PROACTIEF_DB_URL or --db-url; PostgreSQL in production).",
+                      no_args_is_help=True)
 optout_app = typer.Typer(help="Objections (GDPR Art. 21): record, withdraw, look up; sync the city's population.",
                          no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -35,8 +36,12 @@ app.add_typer(scheme_app, name="scheme")
 
 DbUrl = Annotated[
     str | None,
-    typer.Option("--db-url", envvar="PROACTIEF_DB_URL", help="SQLAlchemy URL of the ledger (default: ./var SQLite)."),
+    typer.Option("--db-url", envvar="PROACTIEF_DB_URL",
+                 help="SQLAlchemy URL of the ledger (required: --db-url or PROACTIEF_DB_URL)."),
 ]
+NO_LEDGER = ("no ledger configured: set PROACTIEF_DB_URL (or --db-url) to the ledger's SQLAlchemy URL "
+             "(bin/run's local stack: source var/stack.env); refusing to guess one")
+"""An operator once saw a held scheme as running because the command fell back to ./var/ledger.sqlite."""
 
 
 def _fail(message: str) -> None:
@@ -44,12 +49,35 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _ledger_url(db_url: str | None) -> str:
+    """The configured ledger, or a one-line refusal: never a silent local default for an operator command."""
+    if not (db_url or "").strip():
+        _fail(NO_LEDGER)
+    return str(db_url).strip()
+
+
+def _who(given: str | None, option: str) -> str:
+    """Who acts: the option's value, else the OS account (``$USER`` may be empty in a container or sudo shell);
+    refuses rather than store an empty recorder."""
+    import getpass
+
+    name = (given or "").strip()
+    if not name:
+        try:
+            name = getpass.getuser().strip()
+        except Exception:  # noqa: BLE001 - no LOGNAME/USER and no passwd entry for the uid
+            name = ""
+    if not name:
+        _fail(f"who is recording this? pass {option} NAME ($USER is empty and the OS account has no name)")
+    return name
+
+
 @db_app.command("upgrade")
 def db_upgrade(db_url: DbUrl = None) -> None:
     """Create or migrate the ledger schema to the latest version."""
-    from proactief.ledger import database_url, upgrade
+    from proactief.ledger import upgrade
 
-    url = database_url(db_url)
+    url = _ledger_url(db_url)
     upgrade(url)
     typer.echo(f"ledger at {_redact_url(url)} is up to date")
 
@@ -70,7 +98,7 @@ def db_audit(
         validate_insz(insz)
     except InvalidINSZ as exc:
         _fail(str(exc))
-    engine = make_engine(db_url)
+    engine = make_engine(_ledger_url(db_url))
     rows = consultations_about(engine, insz)
     engine.dispose()
     for r in rows:
@@ -168,6 +196,7 @@ def consult_command(
         config = MagdaConfig.from_env().with_changes(base_url=magda_url)
     except (InvalidINSZ, ValueError, MagdaConfigError) as exc:
         _fail(str(exc))
+    db_url = _ledger_url(db_url)
     upgrade(db_url)
     engine = make_engine(db_url)
     try:
@@ -199,6 +228,7 @@ def advise_command(
     from proactief.ledger import make_engine, upgrade
     from proactief.ledger.audit import LedgerAuditSink
 
+    db_url = _ledger_url(db_url)
     upgrade(db_url)
     engine = make_engine(db_url)
     try:
@@ -220,6 +250,10 @@ def demo(
     """Start the simulator, consult it like production does, and show the audit trail (what bin/run shows)."""
     from proactief.demo import run_demo
 
+    if not (db_url or "").strip():
+        db_url = "sqlite:///var/ledger.sqlite"
+        typer.secho(f"note: no PROACTIEF_DB_URL: the demo writes its audit trail to {db_url}", err=True,
+                    fg=typer.colors.YELLOW)
     raise typer.Exit(run_demo(typer.echo, Path("var"), db_url, keep_running))
 
 
@@ -230,8 +264,9 @@ Channel = Annotated[str, typer.Option("--channel", help="How it reached the city
 def _ledger(db_url: str | None):  # type: ignore[no-untyped-def]
     from proactief.ledger import make_engine, upgrade
 
-    upgrade(db_url)
-    return make_engine(db_url)
+    url = _ledger_url(db_url)
+    upgrade(url)
+    return make_engine(url)
 
 
 def _checked_insz(insz: str) -> str:
@@ -246,12 +281,13 @@ def _checked_insz(insz: str) -> str:
 
 Note = Annotated[str | None, typer.Option("--note", help="Free text for the file (no personal data).")]
 RecordedBy = Annotated[
-    str | None, typer.Option("--recorded-by", envvar="USER", help="Who records it (default: $USER).")
+    str | None, typer.Option("--recorded-by", help="Who records it (default: your OS account, as getpass finds it).")
 ]
 
 
 def _record(action: Callable[..., Any], insz: str, channel: str, note: str | None, recorded_by: str | None,
             db_url: str | None, done: str) -> None:
+    recorded_by = _who(recorded_by, "--recorded-by")
     engine = _ledger(db_url)
     try:
         action(engine, _checked_insz(insz), channel=channel, recorded_by=recorded_by, note=note)
@@ -377,17 +413,18 @@ def outbox_requeue(
 
 
 SchemeId = Annotated[str, typer.Argument(help="The scheme id, e.g. uitpas-kansentarief.")]
-By = Annotated[str, typer.Option("--by", help="Who (your staff account).")]
+By = Annotated[str | None, typer.Option("--by", help="Who (your staff account; default: your OS account).")]
 
 
 @scheme_app.command("hold")
-def scheme_hold(scheme: SchemeId, by: By,
+def scheme_hold(scheme: SchemeId,
                 reason: Annotated[str, typer.Option("--reason", help="Why, for the next operator.")],
-                db_url: DbUrl = None) -> None:
+                by: By = None, db_url: DbUrl = None) -> None:
     """Hold a scheme: outbox_dispatch keeps its grants and letters pending, mutations do not re-decide it.
     Pause its DAG in Airflow too (scheduled runs)."""
     from proactief.lifecycle.holds import HoldError, hold_scheme
 
+    by = _who(by, "--by")
     engine = _ledger(db_url)
     try:
         hold_scheme(engine, scheme, by=by, reason=reason)
@@ -399,10 +436,11 @@ def scheme_hold(scheme: SchemeId, by: By,
 
 
 @scheme_app.command("release")
-def scheme_release(scheme: SchemeId, by: By, db_url: DbUrl = None) -> None:
+def scheme_release(scheme: SchemeId, by: By = None, db_url: DbUrl = None) -> None:
     """End a hold: the next outbox_dispatch run delivers what waited. Unpause the DAG in Airflow too."""
     from proactief.lifecycle.holds import HoldError, release_scheme
 
+    by = _who(by, "--by")
     engine = _ledger(db_url)
     try:
         release_scheme(engine, scheme, by=by)
