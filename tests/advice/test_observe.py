@@ -39,14 +39,29 @@ def test_persoon_ghent_household(shared_magda: Path) -> None:
     assert rec.born == dt.date(1984, 4, 4) and rec.died is None
     assert [(a.kind, a.nis_code, a.postcode) for a in rec.addresses] == [("main", "44021", "9000")]
     assert rec.addresses[0].span == Span(dt.date(2004, 4, 4), None)
-    # Referentiepersoon is an ended position 03 (child in the parents' household): not the reference person.
-    assert rec.reference_person is False
+    # His Referentiepersoon is an ended position 03 (once a son in his parents' household): today he is the
+    # reference person of his own household, which is why his answer lists the Gezinsleden.
+    assert rec.reference_person is True and obs.reference is None
     assert ghent_resident(rec, D) is True
     assert isinstance(obs.members, tuple) and len(obs.members) >= 4
     partner = obs.members[0]
     assert partner.register.born == dt.date(1988, 8, 15) and partner.membership.start == dt.date(2004, 4, 4)
     assert not any(m.register.reference_person for m in obs.members)
     assert "8868" not in repr(obs) and "8868" not in repr(partner)  # no INSZ in a repr
+
+
+@pytest.mark.parametrize(("member", "reference"), [("10712995476", "84640438954"), ("15663045929", "81652315946"),
+                                                   ("15692423467", "87631845908"), ("14641974142", "88661177739")])
+def test_a_members_answer_names_its_reference_person_and_no_household(shared_magda: Path, member: str,
+                                                                       reference: str) -> None:
+    # MAGDA-Mock: only the reference person's GeefPersoon lists Gezinsleden; a member's names its Referentiepersoon.
+    obs = register_from_answer(canned(shared_magda, "Persoon/GeefPersoon/02.02.0000", member, PERSOON), D)
+    assert isinstance(obs.record, RegisterRecord) and obs.record.reference_person is False
+    assert obs.reference == reference and obs.members == ()
+    assert reference not in repr(obs) and member not in repr(obs)
+    head = register_from_answer(canned(shared_magda, "Persoon/GeefPersoon/02.02.0000", reference, PERSOON), D)
+    assert isinstance(head.record, RegisterRecord) and head.record.reference_person is True
+    assert head.reference is None and member in {m.insz for m in head.members}  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("insz", ["73640618960", "72640618939"])  # 9070 Destelbergen, 9820 Merelbeke

@@ -82,7 +82,11 @@ from proactief.schemes.observations import (
     VehicleRegistration,
 )
 
-__all__ = ["Advice", "Advisor", "RunStats"]
+__all__ = ["DECIDED_FOR_HOUSEHOLD", "Advice", "Advisor", "RunStats"]
+
+DECIDED_FOR_HOUSEHOLD = "DECIDED_FOR_HOUSEHOLD"
+"""Reason added when a household scheme was asked about a member: the decision is the household's, and a grant
+goes to its reference person (never a second, one-person household)."""
 
 log = logging.getLogger("proactief.advice")
 
@@ -125,6 +129,9 @@ class Advice:
     grant: GrantTerms | None
     consultations: tuple[str, ...]
     """References (``Vraag/Referte``) of the MAGDA questions this decision rests on, for the audit trail."""
+    household_reference: str | None = field(default=None, repr=False)
+    """For a household scheme asked about a member who is not the reference person (in MAGDA): the INSZ of the
+    household's reference person, for whom the decision was made and to whom a grant goes. Never log it."""
 
     @property
     def consultation_count(self) -> int:
@@ -135,10 +142,14 @@ class Advice:
         return self.decision is Outcome.ELIGIBLE
 
     @classmethod
-    def of(cls, subject: str, decision: Decision, consultations: tuple[str, ...]) -> Advice:
+    def of(cls, subject: str, decision: Decision, consultations: tuple[str, ...],
+           household_reference: str | None = None) -> Advice:
+        reasons = decision.reasons
+        if household_reference is not None:
+            reasons = (*reasons, DECIDED_FOR_HOUSEHOLD)
         return cls(decision.scheme_id, subject, decision.reference_date, decision.decision, decision.tier,
-                   decision.amount, decision.amounts, decision.percentages, decision.reasons, decision.rule_version,
-                   decision.trace, decision.grant, consultations)
+                   decision.amount, decision.amounts, decision.percentages, reasons, decision.rule_version,
+                   decision.trace, decision.grant, consultations, household_reference)
 
     def to_json(self, *, include_subject: bool = False) -> dict[str, Any]:
         """A JSON-ready summary: decision, reasons, tier, amounts, rule version, trace (no values, no INSZ)."""
@@ -164,6 +175,8 @@ class Advice:
         }
         if include_subject:
             out["subject"] = self.subject
+            if self.household_reference is not None:
+                out["household_reference"] = self.household_reference
         return out
 
     def __repr__(self) -> str:
@@ -317,7 +330,10 @@ class Advisor:
                 self.stats.data_errors += 1
             self.stats.subjects += 1
             self.stats.decisions[decision.decision.value] += 1
-            out.append(Advice.of(s, decision, self._refs(s, d, known)))
+            me = known.get(s)
+            reference = (me.register.reference if self.scheme.subject == "household" and me is not None
+                         and me.register is not None else None)
+            out.append(Advice.of(s, decision, self._refs(s, d, known), reference))
         return out
 
     def _decide(self, facts: Facts, d: dt.date) -> Decision | tuple[FactKey, ...]:
@@ -385,25 +401,50 @@ class Advisor:
         return hit
 
     def _observations(self, subject: str, d: dt.date, known: Mapping[str, _Known]) -> Observations:
-        k = known.get(subject)
-        reg = k.register if k is not None else None
+        reg, members = self._household(subject, known)
         person = self._person(subject, known, reg.record if reg is not None else None, d)
         household: tuple[PersonObservation, ...] | Answer | None = None
-        if reg is not None:
-            if isinstance(reg.members, tuple):
-                household = tuple(self._person(m.insz, known, m.register, d, m) for m in reg.members)
-            else:
-                household = reg.members
+        if isinstance(members, tuple):
+            household = tuple(self._person(m.insz, known, m.register, d, m) for m in members)
+        else:
+            household = members
         enrolled = self.city.enrolled(subject, d) if self._enrolment else None
         return Observations(person, household, enrolled)
 
     # ------------------------------------------------------------------------------------------ what to ask
 
     @staticmethod
-    def _current(reg: RegisterObservation, d: dt.date) -> list[Member] | None:
-        if not isinstance(reg.members, tuple):
+    def _household(subject: str, known: Mapping[str, _Known]
+                   ) -> tuple[RegisterObservation | None, tuple[Member, ...] | Answer | None]:
+        """The subject's register and the other members of its household, as MAGDA gives them.
+
+        Only the reference person's own GeefPersoon lists ``Gezinsleden``; a member's names its
+        ``Referentiepersoon``, whose answer then gives the household (the reference person first, flagged, with
+        their own register record; the subject left out). Members are None while that answer is not in yet, and
+        the reference person's gap (transient, data error, unknown to the register) is the household's gap:
+        never a one-person household in its place.
+        """
+        me = known.get(subject)
+        reg = me.register if me is not None else None
+        if reg is None:
+            return None, None
+        if reg.reference is None:
+            return reg, reg.members
+        head = known.get(reg.reference)
+        if head is None or head.register is None:
+            return reg, None
+        theirs = head.register
+        if not isinstance(theirs.record, RegisterRecord) or not isinstance(theirs.members, tuple):
+            return reg, Answer.TRANSIENT
+        lead = Member(reg.reference, replace(theirs.record, reference_person=True), reg.membership)
+        return reg, (lead, *(m for m in theirs.members if m.insz != subject))
+
+    @classmethod
+    def _current(cls, subject: str, known: Mapping[str, _Known], d: dt.date) -> list[Member] | None:
+        members = cls._household(subject, known)[1]
+        if not isinstance(members, tuple):
             return None
-        return [m for m in reg.members if m.membership.covers(d)]
+        return [m for m in members if m.membership.covers(d)]
 
     @staticmethod
     def _reference_person(subject: str, reg: RegisterObservation, members: list[Member]) -> str:
@@ -437,8 +478,10 @@ class Advisor:
         """:meth:`_requests` lazily, duplicates included: the bulk first round only needs to know whether there
         is anything to ask, and stops at the first question (for 270,000 subjects)."""
         me = known.get(s)
-        reg = me.register if me is not None else None
-        members = self._current(reg, d) if reg is not None else None
+        reg, listed = self._household(s, known)
+        members = self._current(s, known, d)
+        # A member's household is read from its reference person's answer, asked once for the whole household.
+        head_pending = reg is not None and reg.reference is not None and listed is None
 
         def statute(who: str, st: Statute) -> Iterator[Request]:
             k = known.get(who)
@@ -452,6 +495,13 @@ class Advisor:
                 yield ("persoon", s, None)
                 if name == "statute" and holder is Holder.REFERENCE_PERSON:
                     yield from statute(s, key.statute)  # type: ignore[arg-type]  # usually the subject: needed anyway
+                continue
+            if head_pending and reg is not None and (
+                    name in ("household_size", "household_taxable_income")
+                    or holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON)):
+                yield ("persoon", reg.reference, None)
+                if name == "statute" and holder is Holder.HOUSEHOLD:
+                    yield from statute(s, key.statute)  # type: ignore[arg-type]  # the subject's own "yes" settles it
                 continue
             if name == "statute":
                 st = key.statute
@@ -472,6 +522,8 @@ class Advisor:
                     yield ("vehicles", s, None)
                 elif reg is None:
                     yield ("persoon", s, None)
+                elif head_pending:
+                    yield ("persoon", reg.reference, None)
                 elif members:
                     for m in members:
                         mk = known.get(m.insz)
@@ -587,9 +639,12 @@ class Advisor:
             return []
         out = [me]
         if me.register is not None:
-            for m in self._current(me.register, d) or ():
+            head = known.get(me.register.reference) if me.register.reference is not None else None
+            if head is not None and head is not me:
+                out.append(head)  # its answer is the household's, whatever it said
+            for m in self._current(s, known, d) or ():
                 mk = known.get(m.insz)
-                if mk is not None and mk is not me:
+                if mk is not None and mk is not me and mk is not head:
                     out.append(mk)
         return out
 

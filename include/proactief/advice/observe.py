@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -112,29 +112,40 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class RegisterObservation:
-    """What GeefPersoon said about one person: their register record and their household members."""
+    """What GeefPersoon said about one person: their register record and their household members.
+
+    MAGDA lists ``Gezinsleden`` only in the reference person's own answer; a member's answer names just its
+    ``Referentiepersoon``. ``reference`` is that other person's INSZ (the household must be read from their
+    answer); None when the person is their own household's reference person (or lives alone).
+    """
 
     record: RegisterRecord | Answer
     members: tuple[Member, ...] | Answer = ()
+    reference: str | None = field(default=None, repr=False)
+    membership: Span = _ALWAYS
+    """How long the person has been in the reference person's household (the ``Referentiepersoon`` period)."""
 
     def __repr__(self) -> str:
         n = len(self.members) if isinstance(self.members, tuple) else self.members
-        return f"RegisterObservation({type(self.record).__name__}, members={n})"
+        return (f"RegisterObservation({type(self.record).__name__}, members={n}, "
+                f"member_of_other_household={self.reference is not None})")
 
 
 def register_from_persoon(persoon: Persoon, on: dt.date | None = None) -> RegisterObservation:
     """GeefPersoon → register record (addresses with spans, birth/death, reference-person flag) and members.
 
-    The subject is the reference person when their ``Referentiepersoon/Positie`` (valid on ``on``) is 01;
-    otherwise :mod:`proactief.schemes.derive` looks for a member in position 01 and falls back to the
-    subject. A member listed more than once (an old and a new position) is kept once: the entry that covers
-    ``on``, else the one that started last — a person cannot be two members of one household.
+    As MAGDA answers (compare ``10712995476.xml`` with ``84640438954.xml`` in the MAGDA-Mock data): a person
+    whose answer names a ``Referentiepersoon`` other than themselves, valid on ``on``, is a member of that
+    person's household (``reference``; their ``Positie`` is their own place in it); anyone else is their own
+    household's reference person, with the ``Gezinsleden`` their answer lists. A member listed more than once
+    (an old and a new position) is kept once: the entry that covers ``on``, else the one that started last.
     """
     addresses = tuple(_address(a) for a in (*persoon.hoofdverblijfplaatsen, *persoon.contactadressen))
     ref = persoon.referentiepersoon
-    is_reference = False
-    if ref is not None and ref.positie == POSITIE_REFERENTIEPERSOON:
-        is_reference = on is None or ref.periode.covers(on)
+    current = ref is not None and (ref.periode.covers(on) if on is not None else ref.periode.end is None)
+    other = (ref.insz if current and ref is not None and ref.insz and ref.insz != persoon.insz
+             and ref.positie != POSITIE_REFERENTIEPERSOON else None)
+    is_reference = other is None
     record = RegisterRecord(
         born=_day(persoon.geboortedatum),
         died=_day(persoon.overlijdensdatum),
@@ -153,7 +164,8 @@ def register_from_persoon(persoon: Persoon, on: dt.date | None = None) -> Regist
         old = chosen.get(lid.insz)
         if old is None or _better(member, old, on):
             chosen[lid.insz] = member
-    return RegisterObservation(record, tuple(chosen.values()))
+    membership = span_of(ref.periode) if other is not None and ref is not None else _ALWAYS
+    return RegisterObservation(record, tuple(chosen.values()), other, membership)
 
 
 def _better(new: Member, old: Member, on: dt.date | None) -> bool:

@@ -78,17 +78,22 @@ def persoon_inhoud(p: Person, store: PopulationStore) -> str:
                          '<Omschrijving Taal="nl">Tijdelijk verblijf</Omschrijving></Type></ContactAdres>')
         parts.append("</Adressen>")
     # GeefPersoon-02.02 gives the current household (history is another service): members whose membership
-    # ended are left out, as the Rijksregister does.
+    # ended are left out, as the Rijksregister does. As in MAGDA (MAGDA-Mock 10712995476 vs 84640438954), only the
+    # reference person's own answer lists the Gezinsleden; a member's answer names its Referentiepersoon, with
+    # the member's own position in that household, and nobody else.
     today = date.today()
     household = [m for m in p.household if m.end is None or m.end >= today]
     me = next((m for m in household if m.insz == p.insz), None)
     ref = next((m for m in household if m.is_reference_person), None)
-    if ref is not None and me is not None:
-        other = store.get(ref.insz) if ref.insz != p.insz else p
-        parts.append(f"<Referentiepersoon><INSZ>{ref.insz}</INSZ>")
+    if me is not None and ref is not None and ref.insz != p.insz:
+        other = store.get(ref.insz)
+        begin = f" DatumBegin={attr(me.begin.isoformat())}" if me.begin else ""
+        parts.append(f"<Referentiepersoon{begin}><INSZ>{ref.insz}</INSZ>")
         if other is not None:
             parts.append(_naam(other) + f"<Geboortedatum>{other.birth_date.isoformat()}</Geboortedatum>")
         parts.append(_positie(me.position) + "</Referentiepersoon>")
+        parts.append("</Persoon>")
+        return "".join(parts)
     others = [m for m in household if m.insz != p.insz]
     if others:
         parts.append("<Gezinsleden>")
