@@ -57,6 +57,7 @@ def _commands(text: str, program: str) -> list[list[str]]:
     out: list[list[str]] = []
     for block in _code_blocks(text):
         for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"\s\d?>&\d", " ", line)  # a redirection such as 2>&1 ends nothing
             lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
             lexer.whitespace_split = True
             lexer.commenters = "#"
@@ -307,3 +308,59 @@ def test_every_relative_link_and_anchor_resolves() -> None:
         resolved = (RUNBOOK.parent / path).resolve()
         assert resolved.exists(), f"link {target} points to {resolved}, which does not exist"
         assert ROOT in resolved.parents, f"link {target} leaves the repository"
+
+
+# --------------------------------------------------------------------------------- commands that must be right
+
+
+def test_every_clear_command_matches_a_task_in_airflow_3_3_and_does_not_prompt() -> None:
+    """``airflow tasks clear -t`` is a substring of the task id in Airflow 3.3 (``SerializedDAG.partial_subset``):
+    ``'magda\\.query_chunk'`` matches nothing and exits 0 silently (issue 14). Each ``-t`` value must be a substring of
+    a scheme DAG's task id, and ``-y`` must be there (else the command asks for confirmation)."""
+    clears = [a for a in _commands(_text(), "airflow") if a[:2] == ["tasks", "clear"]]
+    assert clears
+    source = (PLUGIN / "factory.py").read_text(encoding="utf-8")
+    groups = set(re.findall(r"TaskGroup\(\"([a-z_]+)\"", source))
+    for args in clears:
+        task = args[args.index("-t") + 1]
+        group, _, name = task.partition(".")
+        assert group in groups and re.fullmatch(r"[a-z_]+", name), f"-t {task!r} matches no task id as a substring"
+        assert "-y" in args and "-d" in args, args
+
+
+def test_the_shell_set_up_names_no_machine_and_sources_the_local_stacks_environment() -> None:
+    setup = _section(_text(), "On call in five minutes")
+    blocks = _code_blocks(setup)
+    assert blocks and not re.search(r"(?<![\w.])/(work|home|Users|tmp)/", "\n".join(_code_blocks(_text())))
+    assert any(". var/stack.env" in b for b in blocks)
+    for variable in ("AIRFLOW_HOME", "PROACTIEF_DB_URL", "PROACTIEF_MAGDA_BASE_URL"):
+        assert variable in setup, variable
+    assert "--by \"$USER\"" not in _text()  # $USER may be empty: the commands default to the OS account
+
+
+def _backfill_windows(text: str) -> list[tuple[str, str]]:
+    """Every ``airflow backfill create … --from-date A … --to-date B`` in the text (code blocks or inline code)."""
+    return re.findall(r"airflow backfill create[^\n`]*?--from-date ([0-9T:+-]+)[^\n`]*?--to-date ([0-9T:+-]+)", text)
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/runbook.md"])
+def test_a_backfill_example_covers_every_month_it_names(document: str) -> None:
+    """A scheme run is due at 06:00 Europe/Brussels (04:00 or 05:00 UTC); a date-only ``--to-date`` means
+    midnight UTC, so ``--to-date 2026-10-01`` leaves out October (issue 14). Every month from the from-date's to
+    the to-date's must get its run."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    windows = _backfill_windows((ROOT / document).read_text(encoding="utf-8"))
+    assert windows, f"{document} shows no backfill command"
+    for start, end in windows:
+        lo = dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC)
+        hi = dt.datetime.fromisoformat(end).replace(tzinfo=dt.UTC)
+        months = []
+        year, month = lo.year, lo.month
+        while (year, month) <= (hi.year, hi.month):
+            months.append((year, month))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        due = {m: dt.datetime(m[0], m[1], 1, 6, tzinfo=ZoneInfo("Europe/Brussels")) for m in months}
+        left_out = [f"{y}-{m:02d}" for (y, m), at in due.items() if not lo <= at <= hi]
+        assert not left_out, f"{document}: backfill {start}..{end} leaves out {left_out}"

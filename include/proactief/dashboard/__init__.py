@@ -6,7 +6,7 @@ login, authorisation per scheme and the pending approvals from Airflow's metadat
 ledger lives here so it can be tested against PostgreSQL alone.
 """
 
-from proactief.dashboard.figures import DQ_STEPS, RunFigures, runs, unfinished_runs
+from proactief.dashboard.figures import DQ_STEPS, RunFigures, newest_runs, runs, unfinished_runs
 from proactief.dashboard.lookup import Explanation, explain, lookup_and_audit
 from proactief.dashboard.trend import TrendPoint, take_up_trend
 
@@ -17,6 +17,7 @@ __all__ = [
     "TrendPoint",
     "explain",
     "lookup_and_audit",
+    "newest_runs",
     "runs",
     "take_up_trend",
     "unfinished_runs",

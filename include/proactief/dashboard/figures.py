@@ -26,7 +26,7 @@ from sqlalchemy import Engine, func, select
 
 from proactief.ledger.models import DecisionRow, GrantRow, OutboxMessage, SchemeRun
 
-__all__ = ["DQ_STEPS", "DQ_LABELS", "RunFigures", "runs", "unfinished_runs"]
+__all__ = ["DQ_STEPS", "DQ_LABELS", "RunFigures", "newest_runs", "runs", "unfinished_runs"]
 
 DQ_STEPS = ("population", "magda_results", "decisions", "reconciliation")
 DQ_LABELS = {"population": "bevolking", "magda_results": "MAGDA-antwoorden", "decisions": "beslissingen",
@@ -156,6 +156,22 @@ def runs(engine: Engine, scheme_ids: Sequence[str], *, limit: int = 10) -> dict[
     for f in _build(engine, rows):
         out[f.scheme_id].append(f)
     return out
+
+
+def newest_runs(engine: Engine, scheme_ids: Sequence[str]) -> dict[str, RunFigures]:
+    """Per scheme the run of its newest period (the dashboard's "Laatste run"): a backfill of older periods started
+    later does not replace it. Within that period a whole-population run goes before a re-evaluation of a few
+    persons, then the latest started."""
+    if not scheme_ids:
+        return {}
+    ranked = (select(SchemeRun.__table__, func.row_number().over(
+        partition_by=SchemeRun.scheme_id,
+        order_by=(SchemeRun.reference_date.desc(), (SchemeRun.selection == "population").desc(),
+                  SchemeRun.started_at.desc(), SchemeRun.id.desc())).label("rank"))
+        .where(SchemeRun.scheme_id.in_(scheme_ids)).subquery())
+    with engine.connect() as conn:
+        rows = conn.execute(select(ranked).where(ranked.c.rank == 1)).all()
+    return {f.scheme_id: f for f in _build(engine, rows)}
 
 
 def unfinished_runs(engine: Engine, scheme_ids: Sequence[str]) -> list[RunFigures]:

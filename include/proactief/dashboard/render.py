@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from proactief.dashboard.figures import DQ_LABELS, DQ_STEPS, RunFigures, runs, unfinished_runs
+from proactief.dashboard.figures import DQ_LABELS, DQ_STEPS, RunFigures, newest_runs, runs, unfinished_runs
 from proactief.dashboard.lookup import Explanation
 from proactief.dashboard.trend import TrendPoint, take_up_trend
 from proactief.schemes import load_scheme
@@ -53,9 +53,15 @@ class SchemeView:
     approvals: list[Approval] = field(default_factory=list)
     hold: dict[str, Any] | None = None
     """The operators' current hold on the scheme (``proactief scheme hold``): since, by whom, why."""
+    newest: RunFigures | None = None
+    """The run of the newest period (``newest_runs``); ``runs`` are the latest started."""
 
     @property
     def last_run(self) -> RunFigures | None:
+        """The "Laatste run" tile: the newest period's run, not the last run started (a backfill starts old
+        periods after new ones)."""
+        if self.newest is not None:
+            return self.newest
         return self.runs[0] if self.runs else None
 
 
@@ -102,13 +108,15 @@ def dashboard_page(engine: Engine, scheme_ids: Sequence[str], *, user: str, appr
     from proactief.lifecycle.holds import holds
 
     by_scheme = runs(engine, scheme_ids, limit=run_limit)
+    newest = newest_runs(engine, scheme_ids)
     held = {h["scheme"]: h for h in holds(engine) if h["active"]}
     views = []
     for scheme_id in scheme_ids:
         scheme = load_scheme(scheme_id)
         view = SchemeView(scheme_id, scheme.title, scheme.owner.department, by_scheme[scheme_id],
                           take_up_trend(engine, scheme_id),
-                          approvals=[a for a in approvals if a.dag_id == scheme_id], hold=held.get(scheme_id))
+                          approvals=[a for a in approvals if a.dag_id == scheme_id], hold=held.get(scheme_id),
+                          newest=newest.get(scheme_id))
         if plots and view.trend:
             view.trend_plot = _data_uri(trend_svg(view.trend, scheme_id))
         if plots and view.last_run is not None:
