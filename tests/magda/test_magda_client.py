@@ -32,7 +32,7 @@ from magda_testkit import (
 )
 
 from proactief.insz import InvalidINSZ
-from proactief.magda.audit import MemoryAuditSink, OutcomeClass
+from proactief.magda.audit import NOT_SENT, SUBJECT_REFUSED, MemoryAuditSink, OutcomeClass
 from proactief.magda.client import MagdaClient, MagdaConfigurationError, MagdaFault
 from proactief.magda.results import (
     MutatieNotificaties,
@@ -200,12 +200,24 @@ def test_an_answer_that_does_not_echo_the_question_is_never_used(server: Scripte
 
 def test_a_soap_fault_raises_after_being_audited(server: ScriptedServer, make_client: MakeClient,
                                                  audit: MemoryAuditSink, engine: str) -> None:
-    server.script = lambda rec: Reply(500, soap_fault("soapenv:Client", f"Element 'INSZ': '{HOUSEHOLD}' is not valid"))
+    # about the civil servant's number (Gebruiker), not the subject's: a configuration error, level 1
+    server.script = lambda rec: Reply(500, soap_fault("soapenv:Client",
+                                                      f"Element 'Gebruiker': '{HOUSEHOLD}' is not valid"))
     with pytest.raises(MagdaFault) as info:
         make_client(http_engine=engine).geef_persoon(HOUSEHOLD)
     assert info.value.faultcode == "soapenv:Client" and HOUSEHOLD not in str(info.value)
     assert len(server.received) == 1
     assert [r.outcome for r in audit.consultations] == [OutcomeClass.FAULT]
+
+
+def test_a_soap_fault_about_the_subjects_number_alone_is_that_questions_data_error(
+        server: ScriptedServer, make_client: MakeClient, audit: MemoryAuditSink) -> None:
+    server.script = lambda rec: Reply(500, soap_fault(
+        "soapenv:Client", f"Element 'INSZ': [facet 'pattern'] The value '{HOUSEHOLD}' is not accepted"))
+    a = make_client().geef_persoon(HOUSEHOLD)
+    assert (a.outcome, a.code, a.attempts) == (OutcomeClass.DATA_ERROR, SUBJECT_REFUSED, 1)
+    assert HOUSEHOLD not in (a.detail or "") and len(server.received) == 1  # not retried
+    assert [(r.outcome, r.code) for r in audit.consultations] == [(OutcomeClass.DATA_ERROR, SUBJECT_REFUSED)]
 
 
 @pytest.mark.parametrize("code", ["13001", "40001", "40005", "40006", "13501"])
@@ -531,3 +543,20 @@ def test_vehicle_registrations_retry_and_configuration_errors(server: ScriptedSe
     server.script = lambda rec: Reply(404, b'{"status": 404}', "application/json")
     with pytest.raises(MagdaConfigurationError, match="404"):
         make_client().vehicle_registrations(plate_nr="1ABC123")
+
+
+def test_a_number_the_services_xsd_refuses_is_not_sent(server: ScriptedServer, make_client: MakeClient,
+                                                       audit: MemoryAuditSink) -> None:
+    """Month 81 passes the modulo-97 check and GeefPersoon's ``INSZType``, not the KSZ ``SsinType`` of
+    GeefDossierHandicap: that question is the person's data error, audited as never sent."""
+    base = 128115001
+    refused = f"{base}{97 - base % 97:02d}"
+    client = make_client()
+    a = client.geef_dossier_handicap(refused, dt.date(2026, 11, 1))
+    assert (a.outcome, a.code, a.attempts) == (OutcomeClass.DATA_ERROR, NOT_SENT, 0)
+    assert refused not in (a.detail or "") and server.received == []
+    [row] = audit.consultations
+    assert (row.subject, row.outcome, row.code, row.duration_ms) == (refused, OutcomeClass.DATA_ERROR, NOT_SENT, 0)
+    assert row.question_ref == a.question_ref and row.message_ref == a.message_ref
+    server.script = lambda rec: Reply(500, b"")
+    assert client.geef_persoon(refused).outcome is OutcomeClass.TRANSIENT  # INSZType takes it: it is sent

@@ -13,7 +13,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-__all__ = ["OutcomeClass", "Consultation", "AuditSink", "MemoryAuditSink"]
+__all__ = ["OutcomeClass", "Consultation", "AuditSink", "MemoryAuditSink", "NOT_SENT", "SUBJECT_REFUSED"]
+
+NOT_SENT = "NOT_SENT"
+"""``code`` of a question the client did not send: the service's XSD refuses the subject's number (a data
+error of that person). The row keeps the references the message would have had, ``duration_ms`` 0, so the
+trail still shows what was asked about whom, when and why, and that MAGDA never saw it."""
+SUBJECT_REFUSED = "XSD_SUBJ"
+"""``code`` of a question MAGDA answered with a SOAP Fault (level 1) about the subject's number only: the
+platform's schema refused that person's number, so it is that person's data error, not a bug."""
 
 
 class OutcomeClass(StrEnum):

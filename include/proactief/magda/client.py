@@ -6,7 +6,12 @@
 - NEEDS_INSCRIPTION (40003): with ``auto_register`` the person is registered in the repertorium under the
   same afnemer and Hoedanigheid, and the question is asked once more.
 - CONFIGURATION_ERROR (13001, 40001 …, HTTP 4xx, TLS trust): :class:`MagdaConfigurationError` is raised.
-- FAULT (SOAP Fault): :class:`MagdaFault` is raised.
+- FAULT (SOAP Fault): :class:`MagdaFault` is raised, except where the fault is about one person's number.
+- DATA_ERROR for one person's number: a number the service's XSD refuses (the KSZ ``SsinType`` takes no
+  month 81-92, for instance) is not sent at all (audit code ``NOT_SENT``), and a SOAP Fault that shows MAGDA's
+  schema refused only the subject's number becomes that question's data error (``XSD_SUBJ``), so one person
+  never fails a chunk. The same fault for ``_SYSTEMIC_SUBJECT_FAULTS`` questions in a row with nothing
+  answered in between is not the data: :class:`MagdaFault` is raised, as for any level-1 fault.
 
 Every question goes to the :class:`~proactief.magda.audit.AuditSink` once, with its final outcome (one row
 per subject; a list message gives a row per INSZ), before any exception is raised. Nothing here logs an
@@ -19,6 +24,7 @@ import datetime as dt
 import logging
 import queue
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,7 +35,7 @@ import requests
 
 from proactief.insz import InvalidINSZ, pseudonym, validate_insz
 from proactief.magda import envelope as env
-from proactief.magda.audit import AuditSink, Consultation, OutcomeClass
+from proactief.magda.audit import NOT_SENT, SUBJECT_REFUSED, AuditSink, Consultation, OutcomeClass
 from proactief.magda.config import MagdaConfig
 from proactief.magda.envelope import Afzender, Request, validate_request
 from proactief.magda.parse import MalformedAnswer, parse_response, parse_vehicle_registrations
@@ -48,6 +54,8 @@ from proactief.magda.results import (
     VehicleRegistration,
     VrijstellingAanvraag,
 )
+from proactief.magda.services import service
+from proactief.magda.subject import subject_check
 from proactief.magda.transport import (
     SOAP_HEADERS,
     HttpResult,
@@ -88,6 +96,10 @@ _FAULT = OutcomeClass.FAULT
 _DATA = OutcomeClass.DATA_ERROR
 _DEFINITIVE = OutcomeClass.DEFINITIVE
 _UTC = dt.UTC
+_SYSTEMIC_SUBJECT_FAULTS = 10
+"""Subject-number faults from one service in a row (nothing answered in between) that mean our requests or
+MAGDA's schema changed, not the data: the next one is raised as a fault."""
+_VALUE_REFUSED = ("pattern", "facet", "not valid", "not accepted", "ongeldig", "cvc-")
 
 
 def _now() -> dt.datetime:
@@ -114,6 +126,8 @@ class MagdaClient:
         self.validate_requests = config.validate_requests if validate_requests is None else validate_requests
         self._sleep = sleep
         self._rng = rng
+        self._subject_faults: dict[str, int] = {}
+        self._subject_faults_lock = threading.Lock()
 
     def close(self) -> None:
         self.transport.close()
@@ -178,16 +192,28 @@ class MagdaClient:
         an INSZ that fails the checksum into a DATA_ERROR answer instead of raising (nothing is sent for it).
         """
         statuten = tuple(statuten)
+        key = "SocZek.GeefSociaalStatuutVoorLijst-02.00"
+        check = subject_check(service(key))
         results: dict[str, MagdaAnswer[SociaalStatuutAntwoord]] = {}
         pending: list[str] = []
+        refused: list[str] = []
         for i in dict.fromkeys(insz_list):
             try:
                 pending.append(validate_insz(i))
             except InvalidINSZ:
                 if invalid == "raise":
                     raise
-                results[i] = MagdaAnswer("SocZek.GeefSociaalStatuutVoorLijst-02.00", _DATA, subject=i, attempts=0,
+                results[i] = MagdaAnswer(key, _DATA, subject=i, attempts=0,
                                          detail="INSZ fails the modulo-97 check; not sent")
+                continue
+            if check is not None and not check.accepts(i):
+                if invalid == "raise":
+                    raise InvalidINSZ(f"INSZ not accepted by the {key} XSD ({check.element})")
+                pending.pop()
+                refused.append(i)
+        if refused:
+            results.update(self._not_sent(env.geef_sociaal_statuut_voor_lijst(refused, statuten, datum), purpose,
+                                          None, _now()))
         registered: set[str] = set()
         attempt = 0
         while pending:
@@ -416,7 +442,10 @@ class MagdaClient:
         while True:
             attempt += 1
             req = build()
-            ans = self._exchange(req, headers)
+            if attempt == 1 and self._refused_subjects(req):
+                return self._not_sent(req, purpose, afz, started)[req.subjects[0]] if len(req.subjects) == 1 \
+                    else self._not_sent_message(req, purpose, afz, started)
+            ans = self._subject_fault_as_data_error(req, self._exchange(req, headers))
             ans = replace(ans, message_ref=req.message_ref, question_ref=req.question_ref,
                           subject=req.subjects[0] if len(req.subjects) == 1 else None, attempts=attempt)
             final = ans.outcome is not _TRANSIENT or attempt >= max_attempts
@@ -434,6 +463,59 @@ class MagdaClient:
                                 attempt, ans.code or ans.detail)
                 return ans
             self._pause(attempt, req.spec.key, ans.code or ans.detail)
+
+    @staticmethod
+    def _refused_subjects(req: Request) -> list[str]:
+        """The subjects of ``req`` whose number the service's request XSD refuses (checked without sending)."""
+        if not req.subjects:
+            return []
+        check = subject_check(req.spec)
+        return [] if check is None else [s for s in req.subjects if not check.accepts(s)]
+
+    def _not_sent(self, req: Request, purpose: str | None, afz: Afzender | None,
+                  started: dt.datetime) -> dict[str, MagdaAnswer[Any]]:
+        """Each subject of a question not sent because the XSD refuses a number: a DATA_ERROR answer, and an
+        audit row (code ``NOT_SENT``, duration 0) under the references the message would have had."""
+        refused = set(self._refused_subjects(req))
+        self._record(req.message_ref, req.question_ref, req.spec.key,
+                     [(s, _DATA, NOT_SENT) for s in req.subjects], purpose, afz, started, 0)
+        out: dict[str, MagdaAnswer[Any]] = {}
+        for s in req.subjects:
+            why = "refused by" if s in refused else "sent together with a number refused by"
+            out[s] = MagdaAnswer(req.spec.key, _DATA, code=NOT_SENT, message_ref=req.message_ref,
+                                 question_ref=req.question_ref, subject=s, attempts=0,
+                                 detail=f"INSZ {why} the {req.spec.name} XSD ({req.spec.subject_tag}); not sent")
+            log.info("MAGDA %s: data error %s for %s (number refused by the service's XSD)", req.spec.key,
+                     NOT_SENT, pseudonym(s))
+        return out
+
+    def _not_sent_message(self, req: Request, purpose: str | None, afz: Afzender | None,
+                          started: dt.datetime) -> MagdaAnswer[Any]:
+        """A several-subject message (repertorium) with a refused number: one DATA_ERROR answer for it."""
+        one = next(iter(self._not_sent(req, purpose, afz, started).values()))
+        return replace(one, subject=None, detail=f"a number refused by the {req.spec.name} XSD; not sent")
+
+    def _subject_fault_as_data_error(self, req: Request, ans: MagdaAnswer[Any]) -> MagdaAnswer[Any]:
+        """A SOAP Fault that shows MAGDA's schema refused only this question's subject number (the fault text
+        names the subject element and carries that very number) is the person's data error, not a bug; the
+        same for ``_SYSTEMIC_SUBJECT_FAULTS`` questions in a row stays a fault (raised by the caller)."""
+        key = req.spec.key
+        if ans.outcome is not _FAULT:
+            if ans.outcome is not _TRANSIENT and self._subject_faults.get(key):
+                with self._subject_faults_lock:
+                    self._subject_faults[key] = 0
+            return ans
+        if not _fault_is_about_subject(req, ans):
+            return ans
+        with self._subject_faults_lock:
+            in_a_row = self._subject_faults.get(key, 0) + 1
+            self._subject_faults[key] = in_a_row
+        if in_a_row > _SYSTEMIC_SUBJECT_FAULTS:
+            log.error("MAGDA %s: the schema refused the subject number of %d questions in a row: not the data",
+                      key, in_a_row)
+            return ans
+        return replace(ans, outcome=_DATA, code=SUBJECT_REFUSED,
+                       detail=f"MAGDA's {req.spec.name} schema refused the subject number (SOAP Fault)")
 
     def _exchange(self, req: Request, headers: dict[str, str] | None = None) -> MagdaAnswer[Any]:
         """One HTTP exchange, its answer classified; transport problems become TRANSIENT/CONFIGURATION answers."""
@@ -633,6 +715,22 @@ def _blocked_by(ans: MagdaAnswer[T], registration: MagdaAnswer[Any]) -> MagdaAns
         return ans
     return replace(ans, outcome=registration.outcome, code=registration.code or ans.code,
                    detail=f"repertorium registration: {registration.outcome.value}")
+
+
+def _fault_is_about_subject(req: Request, ans: MagdaAnswer[Any]) -> bool:
+    """Whether a level-1 fault is the platform's schema refusing the one subject's number of ``req``: the
+    fault text names the subject element, carries the number and says a value was refused. A fault about
+    anything else (signature, envelope, another element) or about a several-subject message is not."""
+    fault = ans.fault
+    tag = req.spec.subject_tag
+    if fault is None or len(req.subjects) != 1 or not tag:
+        return False
+    check = subject_check(req.spec)
+    names = {tag, *(name for _, name in (check.types if check is not None else ()))}  # Xerces names the type
+    text = fault.faultstring
+    lowered = text.lower()
+    return (req.subjects[0] in text and any(re.search(rf"\b{re.escape(n)}\b", text) for n in names)
+            and any(word in lowered for word in _VALUE_REFUSED))
 
 
 def _find(items: Iterable[Uitzondering], code: str | None) -> Uitzondering | None:

@@ -32,6 +32,14 @@ class ServiceSpec:
     """Element that identifies the subject in a request (``ssin`` for the KSZ-schema services)."""
     has_context: bool = True
     """False for services whose Verzoek carries no Context (the list service)."""
+    subject_element: str | None = None
+    """Element that carries a subject's number in the request when it is not ``key_element`` (the list's
+    ``Persoon``, the repertorium's ``Sleutel``): what the client checks against the XSD before sending."""
+
+    @property
+    def subject_tag(self) -> str:
+        """The request element whose value is a subject's number (empty for services without a subject)."""
+        return self.subject_element or self.key_element
 
     @property
     def short_version(self) -> str:
@@ -92,6 +100,7 @@ SERVICES: dict[str, ServiceSpec] = {
             "SocZek.GeefSociaalStatuutVoorLijst-02.00",
             f"http://webservice.geefsociaalstatuutvoorlijstdienst-02_00.soczek-02_00.{_VIP}",
             has_context=False,
+            subject_element="Persoon",
         ),
         _spec(
             "SocZek.GeefDossierHandicap-03.00",
@@ -109,10 +118,12 @@ SERVICES: dict[str, ServiceSpec] = {
         _spec(
             "Repertorium.RegistreerInschrijving-02.01",
             f"http://webservice.registreerinschrijvingdienst-02_01.repertorium-02_01.{_VIP}",
+            subject_element="Sleutel",
         ),
         _spec(
             "Repertorium.RegistreerUitschrijving-02.01",
             f"http://webservice.registreeruitschrijvingdienst-02_01.repertorium-02_01.{_VIP}",
+            subject_element="Sleutel",
         ),
         _spec(
             "Milieu.RegistreerLEZGegevens-02.00",
