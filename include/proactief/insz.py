@@ -1,7 +1,9 @@
 """INSZ (Identificatienummer van de Sociale Zekerheid): structure, checksum and pseudonyms.
 
 An INSZ is a Rijksregister number or a bis number (KSZ register): 11 digits ``YYMMDDSSSCC``.
-Bis numbers add 20 or 40 to the month; MAGDA test (TST) numbers add 60, and TST bis numbers 80.
+Bis numbers add 20 or 40 to the month; MAGDA test (TST) numbers add 60. A "TST bis" month (+ 80) passes the
+checksum but not every MAGDA schema: the KSZ ``SsinType`` (GeefDossierHandicap) takes only months 00-12, 20-32,
+40-52 and 60-72 (the client checks each service's own XSD before sending, see ``proactief.magda.subject``).
 The check digits are ``97 - (YYMMDDSSS mod 97)``, or for people born from 2000 on
 ``97 - ((2000000000 + YYMMDDSSS) mod 97)``.
 """

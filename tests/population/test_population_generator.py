@@ -13,6 +13,8 @@ import pytest
 from population_fixtures import Generated
 
 from proactief.insz import INSZKind, insz_kind, is_valid_insz
+from proactief.magda.services import SERVICES
+from proactief.magda.subject import subject_check
 from proactief.population import generate, load_enrolments, load_ocmw, load_residents
 from proactief.population.expected import COLUMNS, SCHEME_IDS
 from proactief.simulator.population import InMemoryPopulationStore, person_from_json, person_to_json
@@ -98,21 +100,34 @@ def test_default_reference_dates(generated: Generated) -> None:
 # ------------------------------------------------------------------------------------------------------ INSZ
 
 
+def _bis(p: dict[str, Any]) -> bool:
+    """Known only in the KSZ bis register: a contact address, never a main residence (the number says nothing)."""
+    return not p.get("residences") and p.get("contact_address") is not None
+
+
 def test_every_insz_is_a_valid_unique_test_number(generated: Generated) -> None:
     lines = (generated.out / "magda-population.jsonl").read_text(encoding="utf-8").splitlines()
     inszs = [json.loads(line)["insz"] for line in lines]
     assert len(inszs) == 20_000 == len(set(inszs))
-    kinds = Counter()
     for insz, p in generated.persons.items():
         assert is_valid_insz(insz)
-        kind = insz_kind(insz)
-        kinds[kind] += 1
-        assert kind in (INSZKind.TEST, INSZKind.TEST_BIS)
+        assert insz_kind(insz) is INSZKind.TEST  # bis-register persons too: MAGDA refuses a "test bis" month
         born = date.fromisoformat(p["birth_date"])
         assert insz[:2] == f"{born.year % 100:02d}" and insz[4:6] == f"{born.day:02d}"
-        assert int(insz[2:4]) == born.month + (80 if kind is INSZKind.TEST_BIS else 60)
+        assert int(insz[2:4]) == born.month + 60
         assert int(insz[6:9]) % 2 == (1 if p["gender"] == "M" else 0)
-    assert kinds[INSZKind.TEST_BIS] > 0
+    assert sum(map(_bis, generated.persons.values())) == generated.manifest["hard_cases"]["bis_contact_only"] > 0
+
+
+def test_every_insz_is_accepted_by_every_service_the_project_calls(generated: Generated) -> None:
+    """Each service's subject element type, read from its official request XSD (KSZ ``SsinType`` for
+    GeefDossierHandicap, ``INSZType`` elsewhere), accepts every generated number: none is refused by MAGDA."""
+    checks = {key: subject_check(spec) for key, spec in SERVICES.items() if spec.subject_tag}
+    assert checks["SocZek.GeefDossierHandicap-03.00"] is not None
+    assert checks["SocZek.GeefDossierHandicap-03.00"].types == (("http://kszbcss.fgov.be/types/common/v3",
+                                                                  "SsinType"),)
+    refused = {key: sum(not c.accepts(i) for i in generated.persons) for key, c in checks.items() if c is not None}
+    assert refused and not any(refused.values()), refused
     # every INSZ mentioned anywhere is a person of the store
     for p in generated.persons.values():
         assert all(m["insz"] in generated.persons for m in p.get("household", []))
@@ -204,8 +219,8 @@ def test_hard_cases_are_really_in_the_data(generated: Generated) -> None:
     ivago_d, lez_d = date(2026, 1, 1), AS_OF
     window_start = ivago_d - timedelta(days=183)
     # bis register: no main residence, a contact address in Ghent
-    bis = [p for i, p in people.items() if insz_kind(i) is INSZKind.TEST_BIS]
-    assert bis and all(not p.get("residences") and p["contact_address"]["nis_code"] == GHENT for p in bis)
+    bis = [p for p in people.values() if _bis(p)]
+    assert bis and all(p["contact_address"]["nis_code"] == GHENT and not p.get("household") for p in bis)
     # 90xx/98xx postcodes outside Ghent
     lookalikes = {r["postcode"]: r["nis_code"] for p in people.values() for r in p.get("residences", [])
                   if r["postcode"] in ("9070", "9090", "9820")}
@@ -249,7 +264,7 @@ def test_hard_cases_are_really_in_the_data(generated: Generated) -> None:
     # enrolments of children who do not live in Ghent, and of bis children
     enrolled = {e.insz for e in load_enrolments(generated.out / "enrolments.csv") if e.school_year == "2026-2027"}
     assert any(not _resident(people[i], date(2026, 9, 1)) and people[i].get("residences") for i in enrolled)
-    assert any(insz_kind(i) is INSZKind.TEST_BIS for i in enrolled)
+    assert any(_bis(people[i]) for i in enrolled)
 
 
 # ----------------------------------------------------------------------------------------- files and readers

@@ -28,8 +28,12 @@ line ends; ``workers`` only changes the speed, never the bytes):
 
 Deterministic: the same (size, seed, as_of) gives the same bytes. Streaming: persons are generated in small
 groups (a household with everyone it shares a history with) that are written and forgotten, so memory stays
-flat whatever the size. All INSZ are MAGDA test numbers (birth month + 60; bis register: + 80) with valid
-modulo-97 check digits, so none belongs to a real citizen.
+flat whatever the size. All INSZ are MAGDA test numbers (birth month + 60, months 61-72) with valid
+modulo-97 check digits, so none belongs to a real citizen and every service's XSD accepts them. Persons of the
+KSZ bis register get test numbers too: the KSZ ``SsinType`` (GeefDossierHandicap) accepts test numbers only
+in 60-72, so a "test bis" month (+ 80) is refused by MAGDA, and a real bis month (+ 20 / + 40) could be a real
+person's number. Being in the bis register is a fact of the person (contact address only, no household), not
+of the number; nothing reads it from the number.
 """
 
 from __future__ import annotations
@@ -218,10 +222,10 @@ class _Generator:
         latest = self.as_of_ord - age * 365 - age // 4
         return date.fromordinal(latest - self.rng.randint(0, 364))
 
-    def insz(self, birth: date, male: bool, bis: bool) -> tuple[str, date]:
-        """A unique MAGDA test INSZ (month + 60, bis + 80) with valid check digits; may shift a full birth day."""
+    def insz(self, birth: date, male: bool) -> tuple[str, date]:
+        """A unique MAGDA test INSZ (month + 60) with valid check digits; may shift a full birth day."""
         while True:
-            key = (birth.year % 100) * 10000 + (birth.month + (80 if bis else 60)) * 100 + birth.day
+            key = (birth.year % 100) * 10000 + (birth.month + 60) * 100 + birth.day
             slot = key * 2 + (1 if male else 0)
             n = self.serials.get(slot, 0)
             if n < self.slots:
@@ -238,7 +242,7 @@ class _Generator:
                bis: bool = False) -> LatentPerson:
         rng = self.rng
         gender = gender or ("M" if rng.random() < 0.49 else "F")
-        insz, born = self.insz(self.birth(age), gender == "M", bis)
+        insz, born = self.insz(self.birth(age), gender == "M")
         names = places.FIRST_NAMES_M if gender == "M" else places.FIRST_NAMES_F
         first: tuple[str, ...] = (rng.choice(names),)
         if rng.random() < 0.3:
