@@ -132,6 +132,9 @@ class Advice:
     household_reference: str | None = field(default=None, repr=False)
     """For a household scheme asked about a member who is not the reference person (in MAGDA): the INSZ of the
     household's reference person, for whom the decision was made and to whom a grant goes. Never log it."""
+    household_differs: bool = False
+    """MAGDA's household on D (which decided) is not the one the city's resident extract lists: counted by the
+    MAGDA-results data-quality check so the population service can look at the extract."""
 
     @property
     def consultation_count(self) -> int:
@@ -143,13 +146,13 @@ class Advice:
 
     @classmethod
     def of(cls, subject: str, decision: Decision, consultations: tuple[str, ...],
-           household_reference: str | None = None) -> Advice:
+           household_reference: str | None = None, household_differs: bool = False) -> Advice:
         reasons = decision.reasons
         if household_reference is not None:
             reasons = (*reasons, DECIDED_FOR_HOUSEHOLD)
         return cls(decision.scheme_id, subject, decision.reference_date, decision.decision, decision.tier,
                    decision.amount, decision.amounts, decision.percentages, reasons, decision.rule_version,
-                   decision.trace, decision.grant, consultations, household_reference)
+                   decision.trace, decision.grant, consultations, household_reference, household_differs)
 
     def to_json(self, *, include_subject: bool = False) -> dict[str, Any]:
         """A JSON-ready summary: decision, reasons, tier, amounts, rule version, trace (no values, no INSZ)."""
@@ -173,6 +176,8 @@ class Advice:
             "consultation_count": self.consultation_count,
             "consultations": list(self.consultations),
         }
+        if self.household_differs:
+            out["household_differs"] = True
         if include_subject:
             out["subject"] = self.subject
             if self.household_reference is not None:
@@ -333,7 +338,7 @@ class Advisor:
             me = known.get(s)
             reference = (me.register.reference if self.scheme.subject == "household" and me is not None
                          and me.register is not None else None)
-            out.append(Advice.of(s, decision, self._refs(s, d, known), reference))
+            out.append(Advice.of(s, decision, self._refs(s, d, known), reference, self._differs(s, d, known)))
         return out
 
     def _decide(self, facts: Facts, d: dt.date) -> Decision | tuple[FactKey, ...]:
@@ -631,6 +636,16 @@ class Advisor:
                         k = known.setdefault(insz, _Known())
                         k.tax[year] = tax_from_answer(a)
                         _ref(k, a)
+
+    def _differs(self, s: str, d: dt.date, known: Mapping[str, _Known]) -> bool:
+        """Whether MAGDA's household of ``s`` on D (read only where a household fact was needed) has other
+        members than the city's extract lists for ``s``. MAGDA decides; the difference is only counted."""
+        if isinstance(self.city, EmptyCityData):
+            return False
+        members = self._current(s, known, d)
+        if members is None:
+            return False
+        return {m.insz for m in members} != set(self.city.household_of(s))
 
     def _relied_on(self, s: str, d: dt.date, known: Mapping[str, _Known]) -> list[_Known]:
         """What was learnt about the subject and its current household members: what its decision rests on."""

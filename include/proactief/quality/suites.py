@@ -358,9 +358,14 @@ def check_magda_results(
                f"share of transient MAGDA errors {share * 100:.1f}% exceeds {max_transient_share * 100:.1f}%"),
         *data_error_checks,
     ]
+    # Where the city's extract and MAGDA disagree about a household, MAGDA decided (SCHEMES.md); the count tells
+    # the population service to look at the extract. It fails nothing.
+    n_household = (int(_as_bool(frame["household_differs"]).sum())
+                   if "household_differs" in frame.columns else 0)
     statistics = {
         "selected": int(selected),
         "results": rows,
+        "household_disagreements": n_household,
         "answered": rows - n_transient,
         "transient": n_transient,
         "transient_share": round(share, 6),
