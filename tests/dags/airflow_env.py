@@ -73,7 +73,7 @@ from airflow.models.taskinstance import TaskInstance
 from airflow.utils.session import create_session
 
 dag_id, logical, conf, answer, dags = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
-consume = sys.argv[6]
+consume, consume_after = sys.argv[6], int(sys.argv[7])
 APPROVE = "decision_quality.approve"
 hitl = {}
 
@@ -131,7 +131,7 @@ if consume != "-":
         dr, session = create(**kwargs), kwargs["session"]
         dr.consumed_asset_events.extend(session.scalars(
             select(AssetEvent).join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .where(AssetModel.name == consume)))
+            .where(AssetModel.name == consume, AssetEvent.id > consume_after)))
         session.commit()
         return dr
 
@@ -153,15 +153,17 @@ print("RESULT " + json.dumps({"run_id": dr.run_id, "state": str(dr.state), "task
 
 
 def dag_test(env: dict[str, str], dag_id: str, logical_date: dt.datetime, conf: dict[str, Any], *,
-             answer: str | None = None, consume_asset: str | None = None, timeout: float = 600) -> dict[str, Any]:
+             answer: str | None = None, consume_asset: str | None = None, consume_after: int = 0,
+             timeout: float = 600) -> dict[str, Any]:
     """``dag.test()`` in a fresh interpreter; returns the run id, its state, every task instance's state and, when
     ``answer`` ("Approve"/"Reject") is given, the approval request it answered (subject and body).
-    ``consume_asset`` names an asset whose events the run gets as its triggering events."""
+    ``consume_asset`` names an asset whose events (those with an id above ``consume_after``: the metadata DB is
+    shared by the session's tests) the run gets as its triggering events, as a run merging them would."""
     log_file = Path(env["AIRFLOW_HOME"]) / f"dag_test-{dag_id}-{logical_date:%Y%m%dT%H%M}.log"
     try:
         proc = subprocess.run([sys.executable, "-c", _RUNNER, dag_id, logical_date.isoformat(), json.dumps(conf),
-                               answer or "-", str(DAGS), consume_asset or "-"], env=env, capture_output=True,
-                              text=True, timeout=timeout)
+                               answer or "-", str(DAGS), consume_asset or "-", str(consume_after)], env=env,
+                              capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         out = "".join(x.decode() if isinstance(x, bytes) else (x or "") for x in (exc.stdout, exc.stderr))
         log_file.write_text(out)

@@ -88,19 +88,20 @@ def test_population_sync_registers_residents_and_mutations_become_an_asset_event
             assert conn.execute(select(func.count()).select_from(Resident)).scalar_one() == len(residents)
 
         assert sim.admin("POST", "mutations", {"insz": residents[:2]})
+        before = last_mutation_event(airflow_home)
         fetched = dag_test(env, "magda_mutations", dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC), {})
         assert fetched["state"] == "success", (fetched["tasks"], fetched["log_file"])
         assert fetched["tasks"]["fetch_mutations[-1]"] == "success"
 
         with sqlite3.connect(Path(airflow_home["AIRFLOW_HOME"]) / "airflow.db") as db:
             events = db.execute("SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
-                                "WHERE a.name = 'proactief-person-mutations'").fetchall()
+                                "WHERE a.name = 'proactief-person-mutations' AND e.id > ?", (before,)).fetchall()
         (extra,) = [json.loads(e) for (e,) in events]
         assert isinstance(extra["batch_id"], int) and extra["persons"] == 2
 
         # the asset-triggered re-evaluation: one ledger run per scheme, limited to the batch
         redo = dag_test(env, "reevaluate_mutations", dt.datetime(2026, 11, 30, 4, 0, tzinfo=dt.UTC), {},
-                        consume_asset="proactief-person-mutations")
+                        consume_asset="proactief-person-mutations", consume_after=before)
         assert redo["state"] == "success", (redo["tasks"], redo["log_file"])
     with ledger.connect() as conn:
         runs = conn.execute(select(SchemeRun.scheme_id, SchemeRun.selection, SchemeRun.status, SchemeRun.figures)
@@ -110,3 +111,61 @@ def test_population_sync_registers_residents_and_mutations_become_an_asset_event
     assert all(r.status == "finished" for r in runs)
     uitpas = next(r for r in runs if r.scheme_id == "uitpas-kansentarief")  # covers every resident
     assert sum(uitpas.figures["decisions"].values()) == 2
+
+
+def last_mutation_event(airflow_home: dict[str, str]) -> int:
+    """The newest person-mutations asset event id so far (the session's tests share one metadata DB)."""
+    import sqlite3
+
+    with sqlite3.connect(Path(airflow_home["AIRFLOW_HOME"]) / "airflow.db") as db:
+        row = db.execute("SELECT max(e.id) FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                         "WHERE a.name = 'proactief-person-mutations'").fetchone()
+    return int(row[0] or 0)
+
+
+def test_merged_mutation_events_are_all_reevaluated_and_their_batches_done(
+        airflow_home: dict[str, str], pg_url: str, ledger: Engine, tmp_path: Path) -> None:
+    """Two Mondays' batches queued before ``reevaluate_mutations`` ran: Airflow merges their events into one run,
+    which re-evaluates the persons of both (not only the newest) and marks both batches done."""
+    import csv
+
+    from sqlalchemy import select
+
+    from proactief.ledger.models import MutationBatch, SchemeRun
+    from proactief.lifecycle import import_city_data
+    from proactief.population import generate
+    from proactief.simulator.testing import running_simulator
+
+    folder = tmp_path / "city"
+    generate(80, 4, out=folder)
+    with open(folder / "residents.csv", newline="") as fh:
+        residents = [row["insz"] for row in csv.DictReader(fh)]
+    import_city_data(ledger, folder)
+    with running_simulator(population=str(folder / "magda-population.jsonl"), repertorium_check=False,
+                           seed=5) as sim:
+        env = {**airflow_home, "PROACTIEF_DB_URL": pg_url, "PROACTIEF_MAGDA_BASE_URL": sim.base_url,
+               "PROACTIEF_MAGDA_IDENTIFICATIE": "gent.be/proactief", "PROACTIEF_MAGDA_BACKOFF_BASE": "0",
+               "PROACTIEF_MAGDA_BACKOFF_CAP": "0"}
+        sim.admin("POST", "repertorium", {"afnemer": "gent.be/proactief", "insz": residents[:5]})
+        before = last_mutation_event(airflow_home)
+        for monday, people in ((dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.UTC), residents[:3]),
+                               (dt.datetime(2026, 12, 14, 3, 0, tzinfo=dt.UTC), residents[3:5])):
+            assert sim.admin("POST", "mutations", {"insz": people})
+            fetched = dag_test(env, "magda_mutations", monday, {})
+            assert fetched["tasks"]["fetch_mutations[-1]"] == "success", (fetched["tasks"], fetched["log_file"])
+
+        redo = dag_test(env, "reevaluate_mutations", dt.datetime(2026, 12, 14, 4, 0, tzinfo=dt.UTC), {},
+                        consume_asset="proactief-person-mutations", consume_after=before)
+        assert redo["state"] == "success", (redo["tasks"], redo["log_file"])
+    with ledger.connect() as conn:
+        batches = conn.execute(select(MutationBatch.id, MutationBatch.persons).order_by(MutationBatch.id)).all()
+        runs = conn.execute(select(SchemeRun.scheme_id, SchemeRun.status, SchemeRun.figures)
+                            .where(SchemeRun.external_id.like(f"reevaluate_mutations/{redo['run_id']}/%"))).all()
+    assert [b.persons for b in batches] == [3, 2]
+    uitpas = next(r for r in runs if r.scheme_id == "uitpas-kansentarief")  # covers every resident
+    assert sum(uitpas.figures["decisions"].values()) == 5, "the persons of both merged batches were decided"
+    assert all(r.status == "finished" and r.figures["mutation_batches"] == [b.id for b in batches] for r in runs)
+    with ledger.connect() as conn:
+        done = conn.execute(select(MutationBatch.done_at)).scalars().all()
+    assert len(done) == 2 and all(done), "done once every scheme decided them"
+    assert not any(p in redo["log"] for p in residents[:5])

@@ -34,6 +34,7 @@ __all__ = [
     "GrantRow",
     "MagdaConsultation",
     "MutationBatch",
+    "MutationBatchScheme",
     "MutationSubject",
     "OcmwPeriod",
     "OptOut",
@@ -397,10 +398,25 @@ class MutationBatch(Base):
     """The ``Ontvangstreferte`` to acknowledge with the next read."""
     persons: Mapped[int] = mapped_column(Integer)
     external_id: Mapped[str | None] = mapped_column(String(250), unique=True)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When every scheme had decided the batch's persons (``MutationBatchScheme``); until then each
+    re-evaluation run takes the batch again for the schemes that have not."""
+
+
+class MutationBatchScheme(Base):
+    """Scheme S finished re-evaluating batch B (run R): so a failed or held scheme takes B again next time, and the
+    others do not ask MAGDA about B's persons twice. Counts nothing personal."""
+
+    __tablename__ = "mutation_batch_scheme"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("mutation_batch.id", ondelete="CASCADE"), primary_key=True)
+    scheme_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_run.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class MutationSubject(Base):
-    """A person a mutation batch names (staging: deleted once every scheme re-evaluated the batch)."""
+    """A person a mutation batch names (staging: deleted by retention after ``MUTATION_DAYS``)."""
 
     __tablename__ = "mutation_subject"
 

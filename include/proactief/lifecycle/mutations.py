@@ -4,25 +4,32 @@ The cursor is the ``Ontvangstreferte`` of the last stored batch. Sending it with
 batch, so MAGDA forgets a batch only after the ledger has it: a read whose answer is lost (crash, timeout)
 gets the same batch again. A retried task (same ``external_id``) gets its stored batch back without asking MAGDA
 again. Persons with an active objection are not staged.
+
+A batch is re-evaluated per scheme. Airflow may merge several batch events into one ``reevaluate_mutations`` run;
+that run takes every batch it was triggered by, plus every older batch a scheme has not decided yet (its run
+failed, was rejected at the approval gate, or the scheme was on hold). A scheme's run records the batches it
+decided when it finishes (``mark_batches_decided``); a batch is ``done`` once every scheme decided it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from proactief.insz import is_valid_insz
-from proactief.ledger.models import MutationBatch, MutationSubject
+from proactief.ledger.models import MutationBatch, MutationBatchScheme, MutationSubject
 from proactief.lifecycle.optout import opted_out_among
 
 if TYPE_CHECKING:
     from proactief.magda.config import MagdaConfig
 
-__all__ = ["MutationFetchError", "fetch_mutations", "subjects_of_batch"]
+__all__ = ["MutationFetchError", "batches_to_reevaluate", "fetch_mutations", "mark_batches_decided",
+           "pending_batches", "subjects_of_batch"]
 
 log = logging.getLogger("proactief.lifecycle.mutations")
 
@@ -105,3 +112,57 @@ def subjects_of_batch(engine: Engine, batch_id: int) -> list[str]:
     with engine.connect() as conn:
         return list(conn.execute(select(MutationSubject.insz).where(MutationSubject.batch_id == batch_id)
                                  .order_by(MutationSubject.insz)).scalars())
+
+
+def batches_to_reevaluate(conn: Connection, scheme_id: str, triggered: Iterable[int]) -> list[int]:
+    """The batches a re-evaluation run of ``scheme_id`` covers: those it was triggered by and every older one the
+    scheme has not decided, less those it already decided. Newer undecided batches are left to their own event."""
+    wanted = {int(b) for b in triggered}
+    if not wanted:
+        return []
+    decided = select(MutationBatchScheme.batch_id).where(MutationBatchScheme.scheme_id == scheme_id)
+    older = conn.execute(select(MutationBatch.id).where(MutationBatch.done_at.is_(None),
+                                                        MutationBatch.id <= max(wanted))).scalars()
+    known = set(conn.execute(select(MutationBatch.id).where(MutationBatch.id.in_(wanted))).scalars())
+    done = set(conn.execute(decided).scalars())
+    return sorted((known | set(older)) - done)
+
+
+def mark_batches_decided(conn: Connection, scheme_id: str, batches: Iterable[int], run_id: int,
+                         schemes: Iterable[str]) -> list[int]:
+    """Record that ``scheme_id`` decided ``batches`` (idempotent) and mark done those every one of ``schemes`` has
+    decided; returns the batches that became done."""
+    batches = sorted({int(b) for b in batches})
+    if not batches:
+        return []
+    at = dt.datetime.now(dt.UTC)
+    have = set(conn.execute(select(MutationBatchScheme.batch_id).where(
+        MutationBatchScheme.scheme_id == scheme_id, MutationBatchScheme.batch_id.in_(batches))).scalars())
+    new = [{"batch_id": b, "scheme_id": scheme_id, "run_id": run_id, "decided_at": at}
+           for b in batches if b not in have]
+    if new:
+        conn.execute(insert(MutationBatchScheme), new)
+    needed = sorted(set(schemes))
+    complete = [int(b) for b, n in conn.execute(
+        select(MutationBatchScheme.batch_id, func.count(MutationBatchScheme.scheme_id))
+        .where(MutationBatchScheme.batch_id.in_(batches), MutationBatchScheme.scheme_id.in_(needed))
+        .group_by(MutationBatchScheme.batch_id)) if n == len(needed)]
+    if complete:
+        complete = list(conn.execute(update(MutationBatch).where(
+            MutationBatch.id.in_(complete), MutationBatch.done_at.is_(None)).values(done_at=at)
+            .returning(MutationBatch.id)).scalars())
+        log.info("mutation batch(es) %s done: every scheme decided their persons", sorted(complete))
+    return sorted(complete)
+
+
+def pending_batches(engine: Engine) -> dict[int, list[str]]:
+    """Batches not done yet, each with the schemes that decided it so far (for operators and tests)."""
+    with engine.connect() as conn:
+        open_ = list(conn.execute(select(MutationBatch.id).where(MutationBatch.done_at.is_(None))
+                                  .order_by(MutationBatch.id)).scalars())
+        out: dict[int, list[str]] = {int(b): [] for b in open_}
+        for b, s in conn.execute(select(MutationBatchScheme.batch_id, MutationBatchScheme.scheme_id)
+                                 .where(MutationBatchScheme.batch_id.in_(open_))
+                                 .order_by(MutationBatchScheme.scheme_id)):
+            out[int(b)].append(s)
+    return out

@@ -44,7 +44,8 @@ from proactief.ledger.models import (
     SchemeRun,
     StagedAdvice,
 )
-from proactief.schemes import Outcome, Scheme, load_scheme
+from proactief.lifecycle.mutations import batches_to_reevaluate, mark_batches_decided
+from proactief.schemes import Outcome, Scheme, load_scheme, scheme_ids
 from proactief.schemes.facts import DATA_ERROR_REASON, TRANSIENT_REASON
 
 if TYPE_CHECKING:
@@ -146,11 +147,15 @@ def _opted_out(conn: Connection, people: Iterable[str]) -> set[str]:
 
 
 def open_run(engine: Engine, scheme_id: str, logical_date: dt.date, *, external_id: str, dry_run: bool = False,
-             subjects: Sequence[str] = (), mutation_batch: int | None = None, chunk_size: int = 1000) -> int:
+             subjects: Sequence[str] = (), mutation_batch: int | None = None, mutation_batches: Sequence[int] = (),
+             chunk_size: int = 1000) -> int:
     """Open (or find again) the run for ``external_id``; the reference date follows from the scheme.
 
-    ``subjects`` limits the run to these persons (re-evaluation); ``mutation_batch`` to the persons a MAGDA
-    mutation batch named. A malformed INSZ raises ``ValueError`` naming its position, never its value.
+    ``subjects`` limits the run to these persons (re-evaluation); ``mutation_batch`` / ``mutation_batches`` to the
+    persons the MAGDA mutation batches that triggered the run named, plus those of every older batch this scheme
+    has not decided yet (``batches_to_reevaluate``); the covered batches are fixed when the run is opened and
+    recorded as decided when it finishes. A malformed INSZ raises ``ValueError`` naming its position, never its
+    value.
     """
     scheme = load_scheme(scheme_id)
     if not 1 <= chunk_size <= 10_000:
@@ -162,15 +167,17 @@ def open_run(engine: Engine, scheme_id: str, logical_date: dt.date, *, external_
         except ValueError as exc:
             raise ValueError(f"subject #{i} of {len(subjects)} is not a valid INSZ: {exc}") from None
         wanted.append(insz)
-    selection = "subjects" if subjects else "mutations" if mutation_batch is not None else "population"
+    triggered = sorted({int(b) for b in (*mutation_batches, *(() if mutation_batch is None else (mutation_batch,)))})
+    selection = "subjects" if subjects else "mutations" if triggered else "population"
     d = scheme.reference_date_for(logical_date)
     with engine.begin() as conn:
         found = conn.execute(select(SchemeRun.id).where(SchemeRun.external_id == external_id)).scalar_one_or_none()
         if found is not None:
             return int(found)
         figures: dict[str, Any] = {"logical_date": logical_date.isoformat()}
-        if mutation_batch is not None:
-            figures["mutation_batch"] = mutation_batch
+        if triggered and not subjects:
+            figures["mutation_batch"] = triggered[-1]  # the newest batch that triggered the run
+            figures["mutation_batches"] = batches_to_reevaluate(conn, scheme.id, triggered)
         period = scheme.period_label(d)
         result = conn.execute(SchemeRun.__table__.insert().values(
             scheme_id=scheme.id, rule_version=scheme.rule_version, period=period, reference_date=d,
@@ -185,6 +192,14 @@ def open_run(engine: Engine, scheme_id: str, logical_date: dt.date, *, external_
     return run_id
 
 
+def _run_batches(run: Any) -> list[int]:
+    """The mutation batches a ``mutations`` run covers (a run opened before migration 0008 names one)."""
+    figures = run.figures or {}
+    if "mutation_batches" in figures:
+        return [int(b) for b in figures["mutation_batches"]]
+    return [int(figures["mutation_batch"])] if figures.get("mutation_batch") is not None else []
+
+
 def _candidates(conn: Connection, run: SchemeRun, scheme: Scheme, city: CityFiles) -> tuple[list[str], int]:
     """The run's candidate subjects and how many asked-for persons fall outside the scheme's population."""
     population = city.subjects(scheme, run.reference_date)
@@ -194,8 +209,9 @@ def _candidates(conn: Connection, run: SchemeRun, scheme: Scheme, city: CityFile
         asked = list(conn.execute(select(RunSubject.insz).where(RunSubject.run_id == run.id,
                                                                 RunSubject.chunk == -1)).scalars())
     else:
-        batch = (run.figures or {}).get("mutation_batch")
-        asked = list(conn.execute(select(MutationSubject.insz).where(MutationSubject.batch_id == batch)).scalars())
+        asked = list(dict.fromkeys(conn.execute(
+            select(MutationSubject.insz).where(MutationSubject.batch_id.in_(_run_batches(run)))
+            .order_by(MutationSubject.batch_id, MutationSubject.insz)).scalars()))
     in_population = set(population)
     chosen: dict[str, None] = {}
     outside = 0
@@ -303,7 +319,11 @@ def _staged_row(run_id: int, advice: Advice, at: dt.datetime, scheme: Scheme) ->
             "sources": list(dict.fromkeys(s.source for s in advice.trace if s.outcome.value in ("true", "false"))),
         }
         if advice.decision is Outcome.ELIGIBLE:
-            summary["grant_key"] = _grant_key(scheme, advice.subject, summary["grant_terms"])
+            # A household scheme asked about a member grants the household once, to its reference person.
+            recipient = advice.household_reference or advice.subject
+            summary["grant_key"] = _grant_key(scheme, recipient, summary["grant_terms"])
+            if advice.household_reference is not None:
+                summary["grant_recipient"] = advice.household_reference
     return {"run_id": run_id, "insz": advice.subject, "outcome": advice.decision.value, "transient": transient,
             "data_error": data_error,
             "advice": summary, "staged_at": at}
@@ -344,6 +364,7 @@ def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
     out = {"chunk": chunk, "subjects": len(subjects), "staged": len(rows),
            "transient": sum(1 for r in rows if r["transient"]),
            "data_errors": sum(1 for r in rows if r["data_error"]),
+           "household_disagreements": sum(1 for a in advices if a.household_differs),
            "skipped_opted_out": len(before) + len(after),
            **{k: counts.get(k, 0) for k in ("eligible", "not_eligible", "undetermined")}}
     log.info("run %s chunk %s: %s", run_id, chunk, out)
@@ -437,24 +458,25 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
         # trace) of a city's eligible subjects is hundreds of MiB of JSON to move and parse.
         eligible = conn.execute(select(DecisionRow.id, DecisionRow.insz, DecisionRow.tier, DecisionRow.amount,
                                        DecisionRow.advice["grant_terms"].label("terms"),
-                                       DecisionRow.advice["grant_key"].as_string().label("key"))
+                                       DecisionRow.advice["grant_key"].as_string().label("key"),
+                                       DecisionRow.advice["grant_recipient"].as_string().label("recipient"))
                                 .where(DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value)
                                 .order_by(DecisionRow.id)).all()
     granted = already = skipped = 0
     retain = _add_years(run.reference_date, DECISION_RETENTION_YEARS)
     for part in _chunks(eligible, _BATCH):
         with engine.begin() as conn:
-            opted = _opted_out(conn, (r.insz for r in part))
+            opted = _opted_out(conn, (p for r in part for p in (r.insz, r.recipient) if p))
             schools = _institutions(conn, [r.insz for r in part], run.period) if scheme.subject == "child" else {}
             grants, outbox = [], []
             at = _now()
             for r in part:
-                if r.insz in opted:
+                if r.insz in opted or r.recipient in opted:
                     skipped += 1
                     continue
                 terms, key = r.terms, r.key
                 grants.append({
-                    "scheme_id": run.scheme_id, "grant_key": key, "insz": r.insz, "period": run.period,
+                    "scheme_id": run.scheme_id, "grant_key": key, "insz": r.recipient or r.insz, "period": run.period,
                     "run_id": run_id, "decision_id": r.id, "system": terms["system"], "tier": r.tier,
                     "amount": r.amount, "valid_from": dt.date.fromisoformat(terms["valid_from"]),
                     "valid_until": dt.date.fromisoformat(terms["valid_until"]) if terms["valid_until"] else None,
@@ -625,9 +647,10 @@ def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_sha
             raise ValueError(f"the {step} check needs a run id")
         elif step == "magda_results":
             frame = pd.DataFrame(conn.execute(select(StagedAdvice.insz, StagedAdvice.outcome, StagedAdvice.transient,
-                                                     StagedAdvice.data_error)
+                                                     StagedAdvice.data_error,
+                                                     StagedAdvice.advice["household_differs"].as_boolean())
                                               .where(StagedAdvice.run_id == run.id)).all(),
-                                 columns=["subject", "outcome", "transient", "data_error"])
+                                 columns=["subject", "outcome", "transient", "data_error", "household_differs"])
             selected = conn.execute(select(func.count()).select_from(RunSubject)
                                     .where(RunSubject.run_id == run.id)).scalar_one()
             result = quality.check_magda_results(frame, selected=int(selected),
@@ -646,7 +669,9 @@ def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_sha
                                                            success=result.success, result=result.to_json(),
                                                            checked_at=_now()))
         if run_id is not None:
-            extra = {"data_errors": result.statistics["data_errors"]} if step == "magda_results" else {}
+            extra = ({"data_errors": result.statistics["data_errors"],
+                      "household_disagreements": result.statistics["household_disagreements"]}
+                     if step == "magda_results" else {})
             _set_figures(conn, run_id, None, **{f"dq_{step}": "passed" if result.success else "failed"}, **extra)
     log.info("run %s DQ %s: %s", run_id, step, result.summary())
     return result
@@ -702,12 +727,20 @@ def run_report(engine: Engine, run_id: int) -> dict[str, Any]:
 
 
 def finish_run(engine: Engine, run_id: int) -> dict[str, Any]:
-    """Close the run: delete its staging (who was selected, staged outcomes) and keep the figures."""
+    """Close the run: delete its staging (who was selected, staged outcomes) and keep the figures. A mutation
+    re-evaluation records here, and only here, that its scheme decided the batches it covered."""
     with engine.begin() as conn:
-        _run(conn, run_id)
+        run = _run(conn, run_id)
         conn.execute(delete(StagedAdvice).where(StagedAdvice.run_id == run_id))
         conn.execute(delete(RunSubject).where(RunSubject.run_id == run_id))
         conn.execute(update(SchemeRun).where(SchemeRun.id == run_id).values(status="finished", finished_at=_now()))
+        figures = run.figures or {}
+        if run.selection == "mutations" and not run.dry_run and "held_waiting" not in figures:
+            # Decided (and granted and notified): the batches are this scheme's no more. A held scheme's persons
+            # wait, so its batches stay open for it and the next re-evaluation after the release takes them.
+            done = mark_batches_decided(conn, run.scheme_id, _run_batches(run), run_id, scheme_ids())
+            if done:
+                _set_figures(conn, run_id, None, mutation_batches_done=done)
     report = run_report(engine, run_id)
     log.info("run %s finished: %s", run_id, report["figures"])
     return report
