@@ -394,7 +394,7 @@ class Simulator:
         tijd: str, _h: str | None,
     ) -> tuple[str, bool]:
         return self._person_service(spec, req, caller, insz, datum, tijd,
-                                    lambda p: (render.gezin_inhoud(p, self.store), []))
+                                    lambda p: render.gezin_antwoord(p, self.store))
 
     def _geef_dossier_handicap(
         self, spec: ServiceSpec, req: etree._Element, caller: Caller, insz: str | None, datum: str,

@@ -13,9 +13,10 @@ from decimal import Decimal
 from lxml import etree
 
 from proactief.simulator.population import Address, Person, PopulationStore
-from proactief.simulator.wire import U_NO_INCOME_YEAR, Uitzondering, attr, esc
+from proactief.simulator.wire import U_NO_DATA, U_NO_INCOME_YEAR, Uitzondering, attr, esc
 
-__all__ = ["persoon_inhoud", "gezin_inhoud", "handicap_inhoud", "aanslag_inhoud", "leefloon_inhoud"]
+__all__ = ["persoon_inhoud", "gezin_antwoord", "gezin_inhoud", "in_bis_register", "handicap_inhoud",
+           "aanslag_inhoud", "leefloon_inhoud"]
 
 _GENDER = {"M": ("1", "Mannelijk"), "F": ("2", "Vrouwelijk"), "V": ("2", "Vrouwelijk")}
 _POSITION = {"01": "Referentiepersoon", "02": "Echtgeno(o)t(e)", "03": "Zoon/dochter", "04": "Kleinkind",
@@ -57,13 +58,43 @@ def _positie(code: str) -> str:
         f'<Omschrijving Taal="nl">{label}</Omschrijving>' if label else "") + "</Positie>"
 
 
+def in_bis_register(p: Person) -> bool:
+    """Known only in the KSZ bis register: a contact address, never a main residence or a household."""
+    return not p.residences and not p.household and p.contact_address is not None
+
+
+def _register(p: Person) -> str:
+    """``Register``: MAGDA names the register the person is in (MAGDA-Mock: RR, or BIS for every bis person)."""
+    code, label = ("BIS", "BIS register") if in_bis_register(p) else ("RR", "Rijksregister")
+    return f'<Register><Code>{code}</Code><Omschrijving Taal="nl">{label}</Omschrijving></Register>'
+
+
+def _geboorte(p: Person) -> str:
+    """``Geboorte`` with place and certificate number, as MAGDA always sends them (MAGDA-Mock: all but a few).
+
+    The store keeps no birth place: the earliest municipality the person is known at stands in for it, and the
+    certificate number is derived from the INSZ (shape only; nothing reads either).
+    """
+    first = min(p.residences, key=lambda r: r.period.begin).address if p.residences else p.contact_address
+    nis, name = (first.nis_code, first.municipality) if first is not None else ("44021", "Gent")
+    # MAGDA-Mock names a bis person's birth place without a NIS code (a place abroad or unknown to the RR).
+    code = "" if in_bis_register(p) else f"<NISCode>{esc(nis)}</NISCode>"
+    return (f"<Geboorte><Datum>{p.birth_date.isoformat()}</Datum><Plaats><Gemeente>{code}"
+            f"<Naam>{esc(name)}</Naam></Gemeente><Land><NISCode>150</NISCode><ISOCode>BEL</ISOCode>"
+            f"<Naam>BELGIE</Naam></Land></Plaats><Aktenummer>{10000 + int(p.insz[6:9])}</Aktenummer></Geboorte>")
+
+
+_NATIONALITY = {"150": "Belg"}
+
+
 def persoon_inhoud(p: Person, store: PopulationStore) -> str:
-    """GeefPersoon-02.02 ``Inhoud``: identity, birth/death, residence, contact address, household."""
-    parts = [f'<Persoon Bron="RR"><INSZ>{p.insz}</INSZ>', _naam(p), _geslacht(p)]
+    """GeefPersoon-02.02 ``Inhoud``: identity, register, birth/death, residence, contact address, household."""
+    parts = [f'<Persoon Bron="RR"><INSZ>{p.insz}</INSZ>', _naam(p), _geslacht(p), _register(p)]
     if p.nationality:
-        parts.append(f"<Nationaliteiten><Nationaliteit><Code>{esc(p.nationality)}</Code></Nationaliteit>"
-                     "</Nationaliteiten>")
-    parts.append(f"<Geboorte><Datum>{p.birth_date.isoformat()}</Datum></Geboorte>")
+        label = _NATIONALITY.get(p.nationality, "Onbekend")
+        parts.append(f"<Nationaliteiten><Nationaliteit><Code>{esc(p.nationality)}</Code>"
+                     f"<Omschrijving>{label}</Omschrijving></Nationaliteit></Nationaliteiten>")
+    parts.append(_geboorte(p))
     if p.death_date:
         parts.append(f"<Overlijden><Datum>{p.death_date.isoformat()}</Datum></Overlijden>")
     res = p.current_residence()
@@ -109,6 +140,14 @@ def persoon_inhoud(p: Person, store: PopulationStore) -> str:
     return "".join(parts)
 
 
+def gezin_antwoord(p: Person, store: PopulationStore) -> tuple[str | None, list[Uitzondering]]:
+    """GeefGezinssamenstelling-02.02 answer: the household, or 30001 for a person only in the bis register (the
+    Rijksregister keeps no household for them; their GeefPersoon has no household either)."""
+    if in_bis_register(p):
+        return None, [U_NO_DATA]
+    return gezin_inhoud(p, store), []
+
+
 def gezin_inhoud(p: Person, store: PopulationStore) -> str:
     """GeefGezinssamenstelling-02.02 ``Inhoud``: every household member with position and residence."""
     today = date.today()
@@ -129,7 +168,12 @@ def gezin_inhoud(p: Person, store: PopulationStore) -> str:
         if res is not None:
             parts.append(f"<Adressen><Hoofdverblijfplaats DatumBegin={attr(res.period.begin.isoformat())}>"
                          f"{_adres(res.address)}</Hoofdverblijfplaats></Adressen>")
-        parts.append("</Gezinslid>")
+        # Every canned member carries its source and the municipality that keeps its record (Beheerder).
+        gemeente = (f"<Gemeente><NISCode>{esc(res.address.nis_code)}</NISCode>"
+                    f"<Naam>{esc(res.address.municipality)}</Naam></Gemeente>") if res is not None else ""
+        parts.append('<Bron><Code>RR</Code><Omschrijving Taal="nl">Rijksregister</Omschrijving></Bron>'
+                     f"<Beheerder><Plaats>{gemeente}<Land><NISCode>150</NISCode><ISOCode>BEL</ISOCode>"
+                     "<Naam>BELGIE</Naam></Land></Plaats></Beheerder></Gezinslid>")
     parts.append("</Gezinsleden>")
     return "".join(parts)
 
