@@ -126,6 +126,9 @@ class RestMocks:
 
 _CONTEXT = "https://vlaamseoverheid.atlassian.net/wiki/download/attachments/1693680273/Mobility-context.jsonld"
 _STATUS = {"REG": "Ingeschreven", "CAN": "Geschrapt", "SUS": "Geschorst"}
+_CATEGORY = {"M1": "Voertuigen bestemd voor personenvervoer, ten hoogste 8 zitplaatsen (zonder bestuurder)"}
+_FUEL = {"10": "Benzine", "16": "Ethanol E85", "20": "Diesel", "21": "Biodiesel", "30": "LPG", "50": "Waterstof"}
+_NORMAL = {"code": "NOR", "description": "Normaal"}
 
 
 def _page(items: list[dict[str, Any]], self_link: str) -> dict[str, Any]:
@@ -133,7 +136,12 @@ def _page(items: list[dict[str, Any]], self_link: str) -> dict[str, Any]:
 
 
 def _item(v: Vehicle, p: Person | None) -> dict[str, Any]:
-    """One registration in the shape of the canned ``mobility/registrations`` files."""
+    """One registration in the shape of the canned ``mobility/registrations`` files.
+
+    Every key the canned files always carry is here (the fidelity test checks it); the store knows plate,
+    status, titular, make/model, category, fuel and euro norm, the rest are fixed plausible values (nothing reads
+    them).
+    """
     person: dict[str, Any] = {"@id": "_:100", "@type": "http://www.w3.org/ns/person#Person",
                               "nationalNr": {"identificator": v.titular_insz}}
     titular: dict[str, Any] = {"@id": "_:100", "@type": "http://purl.org/dc/terms/Agent", "type": "P",
@@ -150,13 +158,37 @@ def _item(v: Vehicle, p: Person | None) -> dict[str, Any]:
             titular["contactInfo"] = {"@type": "https://schema.org/ContactPoint", "registrationAddress": addr,
                                       "address": addr}
     first = v.first_registration.isoformat() if v.first_registration else None
-    vehicle: dict[str, Any] = {"vin": v.vin, "category": {"code": v.category}, "makeName": v.make,
-                               "commercialName": v.model, "firstRegistrationDate": first}
+    stamp = f"{first}T00:00:00Z" if first else None
+    digits = "".join(c for c in v.vin if c.isdigit())[-9:].zfill(9)
+    vehicle: dict[str, Any] = {
+        "vin": v.vin, "unifier": "01",
+        "category": {"code": v.category, "description": _CATEGORY.get(v.category, v.category)},
+        "makeName": v.make, "commercialName": v.model, "firstRegistrationDate": first, "firstKnownUseDate": first,
+        "type": "VP", "wvta": "e1*2007/46*0001*01", "variant": v.model.upper(), "version": v.model.upper(),
+        "dateCOC": first, "status": {"code": "NOR", "description": "normaal"}, "statusLegal": _NORMAL,
+        "statusAdministrative": {"code": "NOR", "description": "normaal"}, "customsStickerCode": "3",
+        "distanceType": "K", "techControlValidityDate": first, "techControlEntryDatetime": stamp,
+        "codeForBodyWork": [{"code": "AA", "description": "BERLINE"}], "kind": {"code": "AA", "description": "BERLINE"},
+        "colour": [{"code": "1", "description": "Wit"}], "technicPermissibleMaxMass": 1700,
+        "massOfTheVehicleInRunningOrder": 1200, "referenceMass": 1300, "actualMassOfTheVehicle": 1250,
+        "numberOfAxles": 2, "wheelBase": 2600, "maximumSpeed": 190, "limiterIndicator": False,
+        "handicapIndicator": False, "tachoIndicator": False, "assistanceWithoutPedallingIndicator": False,
+        "nrOfSeatingPositions": 5, "suspension": {"code": "1", "description": "Niet pneumatische ophanging"},
+        "exhaustDirectiveRefCode": "715/2007*2018/1832DG",
+    }
     if v.fuel or v.euro_norm:
-        vehicle["engine"] = [{"fuel": [{"code": v.fuel, "euroNormCode": v.euro_norm}]}]
+        vehicle["engine"] = [{"engineCapacity": 1498.0, "fuel": [{
+            "code": v.fuel, "description": _FUEL.get(v.fuel or "", "Onbekend"), "maximumNetPower": 85.0,
+            "euroNormCode": v.euro_norm, "combinedFuelConsumption": 5.5, "combinedCO2": 125, "WLTPCombinedCO2": 135}]}]
     return {
-        "license": {"plateNr": v.plate, "status": {"code": v.status, "description": _STATUS.get(v.status, v.status)},
-                    "startSituationDate": f"{first}T00:00:00Z" if first else None},
+        "license": {"plateNr": v.plate, "plateUID": "8" + digits,
+                    "plateType": {"code": "NM", "description": "Normaal"}, "languageCode": "NL",
+                    "startSituationDate": stamp, "lastRegistrationDate": stamp,
+                    "status": {"code": v.status, "description": _STATUS.get(v.status, v.status)},
+                    "statusLegal": _NORMAL, "lastUpdateDateTime": stamp},
+        "certificates": [{"id": digits, "beginDate": stamp, "statusLegal": _NORMAL}],
         "titular": titular,
+        "transaction": {"typeCode": "REG", "subTypeCode": {"code": "REGNM", "description": "Normale inschrijving"},
+                        "dateTime": stamp, "info": {"plateNumberPriorTitular": "", "importedVehicle": False}},
         "vehicle": {k: val for k, val in vehicle.items() if val is not None},
     }
