@@ -519,6 +519,8 @@ class Advisor:
                             yield from statute(who, st)
                     else:
                         yield from statute(self._reference_person(s, reg, members), st)
+                elif reg is not None and holder is Holder.HOUSEHOLD and not head_pending:
+                    yield from statute(s, st)  # the household could not be read: the subject's own "yes" settles it
             elif name in ("parking_card_valid", "parking_card_end_date"):
                 if me is None or me.cards is None:
                     yield ("dossier", s, None)

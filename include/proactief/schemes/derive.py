@@ -187,6 +187,11 @@ def _reference_person(obs: Observations, d: dt.date) -> PersonObservation | Lite
     return obs.person
 
 
+def _member(person: PersonObservation) -> bool:
+    """The person's own answer names another reference person: they are a member of that household."""
+    return isinstance(person.register, RegisterRecord) and not person.register.reference_person
+
+
 def _everyone(obs: Observations, d: dt.date) -> list[PersonObservation] | Literal["unknown"] | None:
     members = household_members(obs, d)
     if members is None or members == _U:
@@ -337,6 +342,10 @@ def derive_fact(key: FactKey, obs: Observations, d: dt.date) -> FactValue | None
         if person is None:
             return None
         if person == _U:
+            if key.name == "ghent_resident" and _member(obs.person):
+                # A household shares one main residence (Rijksregister): a member's own residence answers for the
+                # reference person whose answer could not be read — a member living outside Ghent settles it.
+                return _to_fact(ghent_resident(obs.person.register, d))
             return UNKNOWN
     assert isinstance(person, PersonObservation)
     name = key.name
