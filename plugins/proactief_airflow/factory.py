@@ -35,7 +35,6 @@ from airflow.sdk import (
     AsyncCallback,
     CronTriggerTimetable,
     DeadlineAlert,
-    DeadlineReference,
     Param,
     TaskGroup,
     TriggerRule,
@@ -46,6 +45,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from proactief_airflow import runtime
 from proactief_airflow.alerts import ApprovalRequestNotifier, deadline_missed, notify_operators
+from proactief_airflow.deadlines import FirstQueuedAtDeadline
 
 if TYPE_CHECKING:
     from airflow.sdk import XComArg
@@ -73,7 +73,9 @@ DEADLINES: dict[str, dt.timedelta] = {
     "yearly": dt.timedelta(hours=12),
     "school-year": dt.timedelta(hours=12),
 }
-"""How long after a run is queued it must be finished, per scheme period; later → the operators get an e-mail."""
+"""How long after a run is first queued it must be finished, per scheme period; later → the operators get an e-mail.
+Counted from ``FirstQueuedAtDeadline`` (not ``DeadlineReference.DAGRUN_QUEUED_AT``, whose recalculation on clear
+crashes in Airflow 3.3.2: see ``proactief_airflow.deadlines``), so clearing a task does not move it."""
 START_DATE = dt.date(2022, 1, 1)
 """The oldest period the scheme parameters cover: backfills can go back this far."""
 RETRIES = 2
@@ -330,7 +332,7 @@ def build_scheme_dag(scheme_id: str) -> DAG:
         params=_params(),
         tags=["proactief", "scheme", scheme.id, period],
         deadline=DeadlineAlert(
-            reference=DeadlineReference.DAGRUN_QUEUED_AT,
+            reference=FirstQueuedAtDeadline(),
             interval=DEADLINES[period],
             callback=AsyncCallback(deadline_missed, kwargs={"scheme_title": scheme.title}),
             name=f"{scheme.id} finished within {DEADLINES[period]}",

@@ -165,10 +165,29 @@ def test_every_dag_serializes_and_scheme_dags_carry_a_deadline_alert(dagbag: Any
     for scheme_id in scheme_ids():
         dag = dagbag.dags[scheme_id]
         (alert,) = dag.deadline
-        assert type(alert.reference).__name__ == "DagRunQueuedAtDeadline"
+        assert type(alert.reference).__name__ == "FirstQueuedAtDeadline"
         assert alert.interval == DEADLINES[load_scheme(scheme_id).period.value]
         assert type(alert.callback).__name__ == "AsyncCallback"
         assert alert.callback.path == "proactief_airflow.alerts.deadline_missed"
+
+
+def test_the_deadline_reference_is_not_the_one_airflow_recalculates_on_clear(dagbag: Any) -> None:
+    """Airflow 3.3.2 recalculates a pending deadline whose stored ``reference_type`` is ``DagRunQueuedAtDeadline``
+    when a task is cleared, and crashes on the interval (apache/airflow#70368); ours is decoded by its class path,
+    which the ``proactief_deadlines`` plugin registers, and evaluates to the run's ``queued_at``."""
+    from airflow.models.deadline import ReferenceModels
+    from airflow.serialization.decoders import decode_deadline_reference
+    from airflow.serialization.encoders import encode_deadline_alert
+
+    from airflow import plugins_manager
+
+    (alert,) = dagbag.dags["uitpas-kansentarief"].deadline
+    stored = encode_deadline_alert(alert)["reference"]
+    assert stored["reference_type"] != ReferenceModels.DagRunQueuedAtDeadline.__name__
+    assert stored["__class_path"] == "proactief_airflow.deadlines.FirstQueuedAtDeadline"
+    assert stored["__class_path"] in plugins_manager.get_deadline_references_plugins()
+    decoded = decode_deadline_reference(stored)
+    assert decoded.reference_name == "FirstQueuedAtDeadline"
 
 
 def _validated(dag: DAG, conf: dict[str, Any]) -> dict[str, Any]:
