@@ -234,3 +234,41 @@ def test_a_stop_message_needs_an_end_date_and_a_scheme_with_stop_wording():
         render(_stopped(None))
     with pytest.raises(RenderError, match="no template uitpas-kansentarief/stopgezet"):
         render(replace(notice(replace(uitpas(), ends_on=dt.date(2027, 3, 1))), kind="stopgezet"))
+
+
+# ---------------------------------------------------------------- a benefit that runs longer (LEZ renewal)
+
+
+def _renewed(previous: dt.date | None = dt.date(2026, 12, 10)) -> Notice:
+    line = replace(lez(), valid_from=dt.date(2026, 12, 11), valid_until=dt.date(2031, 11, 16),
+                   previous_until=previous)
+    return replace(notice(line), kind="verlengd")
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_renewed_lez_exemption_says_only_what_changed_never_granted_again(channel):
+    n = on_channel(_renewed(), channel)
+    r = render(n)
+    assert r.subject == "Uw voordeel loopt langer: vrijstelling voor de lage-emissiezone"
+    text = " ".join(r.text.split())
+    assert "1-ABC-123" in text and "liep tot en met 10 december 2026" in text
+    assert "verlengd tot en met 16 november 2031" in text and "Verder verandert er niets" in text
+    assert "toekent" not in r.subject + r.text and "Wat de stad u toekent" not in r.html
+    assert "artikel 21 van de AVG" in text and n.message_id in text
+    assert len(r.text) < len(render(notice(lez())).text), "shorter than the grant message"
+    assert_no_insz(r.subject, r.text, r.html)
+
+
+def test_a_renewal_message_needs_the_old_end_and_a_scheme_with_renewal_wording():
+    with pytest.raises(RenderError, match="no old or new end date"):
+        render(_renewed(None))
+    with pytest.raises(RenderError, match="no template uitpas-kansentarief/verlengd"):
+        render(replace(notice(replace(uitpas(), previous_until=dt.date(2026, 12, 31))), kind="verlengd"))
+
+
+def test_a_stopped_exemption_that_moves_to_another_vehicle_says_where_it_went():
+    r = render(replace(notice(replace(lez(), ends_on=dt.date(2026, 11, 16), moved_to="2-XYZ-789")),
+                       kind="stopgezet"))
+    text = " ".join(r.text.split())
+    assert "1-ABC-123" in text and "gaat ze nu naar het voertuig met nummerplaat 2-XYZ-789" in text
+    assert "geen recht meer" not in text and "2-XYZ-789" in r.html

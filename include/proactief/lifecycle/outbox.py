@@ -45,6 +45,10 @@ log = logging.getLogger("proactief.outbox")
 GRANT_KINDS = ("grant", "revoke")
 NOTIFY_STOP = "notify_stop"
 """The outbox kind of a "benefit stops" notification (queued with a ``revoke``)."""
+NOTIFY_RENEW = "notify_renew"
+"""The outbox kind of a "benefit runs longer" notification (queued with a renewal grant, never with ``notify``)."""
+NOTICE_KINDS = {"notify": "toegekend", NOTIFY_STOP: "stopgezet", NOTIFY_RENEW: "verlengd"}
+"""Outbox kind → the message it becomes; each kind makes its own message (a renewal is never a "toegekend")."""
 MAX_ATTEMPTS = 8
 
 
@@ -210,7 +214,8 @@ def _gather(engine: Engine, now: dt.datetime) -> Counter[str]:
                                      .join(GrantRow, GrantRow.id == OutboxMessage.grant_id)
                                      .where(OutboxMessage.status == "pending", OutboxMessage.notice_id.is_(None),
                                             GrantRow.scheme_id.not_in(held),
-                                            or_(and_(OutboxMessage.kind == "notify", GrantRow.status == "delivered"),
+                                            or_(and_(OutboxMessage.kind.in_(("notify", NOTIFY_RENEW)),
+                                                     GrantRow.status == "delivered"),
                                                 and_(OutboxMessage.kind == NOTIFY_STOP,
                                                      GrantRow.status == "revoked")))
                                      .order_by(OutboxMessage.id))).all()
@@ -249,7 +254,10 @@ def _benefit_line(g: Any) -> BenefitLine:
         amounts={k: Decimal(str(v)) for k, v in (terms.get("amounts") or {}).items()},
         percentages={k: Decimal(str(v)) for k, v in (terms.get("percentages") or {}).items()},
         vehicle_plate=terms.get("vehicle_plate"), institution_name=terms.get("institution_name"),
-        sources=tuple(terms.get("sources") or ()), ends_on=ends_on)
+        sources=tuple(terms.get("sources") or ()), ends_on=ends_on,
+        previous_until=(dt.date.fromisoformat(str(terms["previous_until"]))
+                        if g.kind == NOTIFY_RENEW and terms.get("previous_until") else None),
+        moved_to=terms.get("moved_to") if g.kind == NOTIFY_STOP else None)
 
 
 def dispatch_notices(engine: Engine, channels: Mapping[str, NoticeChannel],
@@ -307,7 +315,7 @@ def dispatch_notices(engine: Engine, channels: Mapping[str, NoticeChannel],
                 data = NoticeData(message_id=n.message_id, channel=n.channel, insz=n.insz, email=email,
                                   address_line=address, sent_on=at.date(),
                                   benefits=tuple(_benefit_line(g) for g in grants[n.id]),
-                                  kind="stopgezet" if grants[n.id][0].kind == NOTIFY_STOP else "toegekend")
+                                  kind=NOTICE_KINDS[grants[n.id][0].kind])  # type: ignore[arg-type]
                 try:
                     outcome: Delivered | DeliveryError = channels[n.channel].send(data, render(data))
                 except DeliveryError as exc:

@@ -44,6 +44,7 @@ from proactief.ledger.models import (
     SchemeRun,
     StagedAdvice,
 )
+from proactief.lifecycle import renewals
 from proactief.lifecycle.mutations import batches_to_reevaluate, mark_batches_decided
 from proactief.schemes import Outcome, Scheme, load_scheme, scheme_ids
 from proactief.schemes.facts import DATA_ERROR_REASON, TRANSIENT_REASON
@@ -448,7 +449,10 @@ def _grant_key(scheme: Scheme, insz: str, terms: dict[str, Any]) -> str:
 
 def grant(engine: Engine, run_id: int) -> dict[str, Any]:
     """Grant every eligible decision of the run: one grant per grant key, with its downstream outbox row, in
-    the same transaction; an opted-out person is skipped. A dry run grants nothing."""
+    the same transaction; an opted-out person is skipped. A dry run grants nothing.
+
+    A scheme whose key holds the end date (LEZ) grants nothing while the same benefit runs, renews it inside its
+    window and ends a holder's benefit that moves elsewhere (``lifecycle.renewals``)."""
     with engine.connect() as conn:
         run = _run(conn, run_id)
         if run.dry_run:
@@ -462,7 +466,8 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                                        DecisionRow.advice["grant_recipient"].as_string().label("recipient"))
                                 .where(DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value)
                                 .order_by(DecisionRow.id)).all()
-    granted = already = skipped = 0
+    granted = already = skipped = renewed = running = moved = 0
+    renewable = renewals.renewable(scheme)
     retain = _add_years(run.reference_date, DECISION_RETENTION_YEARS)
     for part in _chunks(eligible, _BATCH):
         with engine.begin() as conn:
@@ -470,11 +475,22 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
             schools = _institutions(conn, [r.insz for r in part], run.period) if scheme.subject == "child" else {}
             grants, outbox = [], []
             at = _now()
+            plans: dict[str, renewals.Plan] = {}
+            if renewable:
+                plans, ending = renewals.plan_grants(conn, scheme, run.reference_date, [
+                    (r.recipient or r.insz, r.key, r.terms) for r in part
+                    if r.key and not (r.insz in opted or r.recipient in opted)])
+                moved += _end_grants(conn, scheme, [g for g, _ in ending], run.reference_date, at,
+                                     moved_to={g.id: plate for g, plate in ending})
             for r in part:
                 if r.insz in opted or r.recipient in opted:
                     skipped += 1
                     continue
                 terms, key = r.terms, r.key
+                plan = plans.get(key)
+                if plan is not None and plan.action == "running":
+                    running += 1  # the same benefit already runs: no new grant, registration or letter
+                    continue
                 grants.append({
                     "scheme_id": run.scheme_id, "grant_key": key, "insz": r.recipient or r.insz, "period": run.period,
                     "run_id": run_id, "decision_id": r.id, "system": terms["system"], "tier": r.tier,
@@ -482,9 +498,18 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                     "valid_until": dt.date.fromisoformat(terms["valid_until"]) if terms["valid_until"] else None,
                     "terms": _downstream_terms(terms, schools.get(r.insz)),
                     "status": "granted", "granted_at": at, "retain_until": retain})
-            new = _insert_ignore(conn, GrantRow.__table__, grants, ("scheme_id", "grant_key"))
+                if plan is not None and plan.action == "renew":
+                    assert plan.valid_from is not None and plan.previous_until is not None
+                    grants[-1]["valid_from"] = plan.valid_from
+                    grants[-1]["terms"] = {**grants[-1]["terms"], "renews": plan.renews,
+                                           "previous_until": plan.previous_until.isoformat()}
+            fresh = [g for g in grants if "renews" not in g["terms"]]
+            renewal = [g for g in grants if "renews" in g["terms"]]
+            new = _insert_ignore(conn, GrantRow.__table__, fresh, ("scheme_id", "grant_key"))
+            new_renewals = _insert_ignore(conn, GrantRow.__table__, renewal, ("scheme_id", "grant_key"))
             granted += new
-            already += len(grants) - new
+            renewed += new_renewals
+            already += len(grants) - new - new_renewals
             if grants:
                 ids = dict(conn.execute(select(GrantRow.grant_key, GrantRow.id).where(
                     GrantRow.scheme_id == run.scheme_id, GrantRow.grant_key.in_([g["grant_key"] for g in grants])
@@ -495,6 +520,8 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
     revoked = _queue_revocations(engine, run, scheme) if scheme.grant.magda_service else 0
     with engine.begin() as conn:
         figures = {"granted": granted, "already_granted": already, "skipped_opted_out": skipped}
+        if renewable:
+            figures.update(renewed=renewed, running=running, moved=moved)
         if scheme.grant.magda_service:
             figures["revoked"] = revoked
         _set_figures(conn, run_id, "granted", grant=figures)
@@ -510,29 +537,46 @@ def _queue_revocations(engine: Engine, run: Any, scheme: Scheme) -> int:
     with engine.begin() as conn:
         lost = select(DecisionRow.insz).where(DecisionRow.run_id == run.id,
                                               DecisionRow.decision == Outcome.NOT_ELIGIBLE.value)
-        rows = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.terms, GrantRow.insz).where(
+        # valid_from is not bounded: a renewal that has not begun yet ends too (the register removes it whole).
+        rows = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.terms, GrantRow.insz,
+                                   GrantRow.valid_from).where(
             GrantRow.scheme_id == run.scheme_id, GrantRow.status.in_(("granted", "delivered")),
-            GrantRow.insz.in_(lost), GrantRow.valid_from <= d,
+            GrantRow.insz.in_(lost),
             (GrantRow.valid_until.is_(None)) | (GrantRow.valid_until > d))).all()
-        if not rows:
-            return 0
-        at = _now()
-        for r in rows:
-            if "revoke_from" not in (r.terms or {}):
-                conn.execute(update(GrantRow).where(GrantRow.id == r.id).values(
-                    terms={**(r.terms or {}), "revoke_from": d.isoformat()}))
-        people = {p.insz: (p.email, p.address_line) for p in conn.execute(
-            select(Resident.insz, Resident.email, Resident.address_line)
-            .where(Resident.insz.in_([r.insz for r in rows])))}
-        # One stop notice per grant whatever the channel (the resident's address may change between runs).
-        told = set(conn.execute(select(OutboxMessage.grant_id).where(
-            OutboxMessage.kind == "notify_stop", OutboxMessage.grant_id.in_([r.id for r in rows]))).scalars())
-        _insert_ignore(conn, OutboxMessage.__table__,
-                       [_outbox_row(r.id, r.grant_key, "notify_stop", _notice_channel(scheme, people.get(r.insz)), at)
-                        for r in rows if r.id not in told], ("grant_id", "kind", "channel"))
-        return _insert_ignore(conn, OutboxMessage.__table__,
-                              [_outbox_row(r.id, r.grant_key, "revoke", scheme.grant.system, at) for r in rows],
-                              ("grant_id", "kind", "channel"))
+        return _end_grants(conn, scheme, rows, d, _now())
+
+
+def _end_grants(conn: Connection, scheme: Scheme, rows: Sequence[Any], d: dt.date, at: dt.datetime, *,
+                moved_to: dict[int, str] | None = None) -> int:
+    """End ``rows`` on ``d``: a ``revoke`` for the downstream system and one ``notify_stop`` per holder and benefit
+    (a running grant and its renewal not begun yet make one letter), saying where it moved when it did. Returns
+    how many revokes were new; a repeat adds nothing (``revoke_from`` is set once, outbox rows are unique)."""
+    if not rows:
+        return 0
+    moved_to = moved_to or {}
+    for r in rows:
+        terms = dict(r.terms or {})
+        if "revoke_from" not in terms:
+            terms["revoke_from"] = d.isoformat()
+            if moved_to.get(r.id):
+                terms["moved_to"] = moved_to[r.id]
+            conn.execute(update(GrantRow).where(GrantRow.id == r.id).values(terms=terms))
+    people = {p.insz: (p.email, p.address_line) for p in conn.execute(
+        select(Resident.insz, Resident.email, Resident.address_line)
+        .where(Resident.insz.in_([r.insz for r in rows])))}
+    # One stop notice per grant whatever the channel (the resident's address may change between runs), and one
+    # per benefit: of a grant and its renewal, the earlier one tells.
+    told = set(conn.execute(select(OutboxMessage.grant_id).where(
+        OutboxMessage.kind == "notify_stop", OutboxMessage.grant_id.in_([r.id for r in rows]))).scalars())
+    first: dict[tuple[str, str], Any] = {}
+    for r in sorted(rows, key=lambda r: (r.valid_from, r.id)):
+        first.setdefault((r.insz, renewals.identity(scheme, r.grant_key)), r)
+    _insert_ignore(conn, OutboxMessage.__table__,
+                   [_outbox_row(r.id, r.grant_key, "notify_stop", _notice_channel(scheme, people.get(r.insz)), at)
+                    for r in first.values() if r.id not in told], ("grant_id", "kind", "channel"))
+    return _insert_ignore(conn, OutboxMessage.__table__,
+                          [_outbox_row(r.id, r.grant_key, "revoke", scheme.grant.system, at) for r in rows],
+                          ("grant_id", "kind", "channel"))
 
 
 def _institutions(conn: Connection, children: Sequence[str], school_year: str) -> dict[str, tuple[str, str]]:
@@ -580,7 +624,9 @@ def _notice_channel(scheme: Scheme, resident: tuple[str | None, str | None] | No
 
 def notify(engine: Engine, run_id: int) -> dict[str, Any]:
     """Queue one notification per grant of this run's eligible subjects that has none yet (also for grants
-    an earlier, interrupted run made); an opted-out person is skipped. A dry run queues nothing."""
+    an earlier, interrupted run made); an opted-out person is skipped. A dry run queues nothing. A renewal grant
+    gets a ``notify_renew`` (the short "runs longer" message) instead of a ``notify``; a decision covered by a
+    benefit that already runs has no grant of its own, so nobody is told twice."""
     with engine.connect() as conn:
         run = _run(conn, run_id)
         if run.dry_run:
@@ -591,7 +637,8 @@ def notify(engine: Engine, run_id: int) -> dict[str, Any]:
     queued = skipped = 0
     for part in _chunks([k for k in keys if k], _BATCH):
         with engine.begin() as conn:
-            grants = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.insz).where(
+            grants = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.insz,
+                                         GrantRow.terms["renews"].as_string().label("renews")).where(
                 GrantRow.scheme_id == run.scheme_id, GrantRow.grant_key.in_(part))).all()
             opted = _opted_out(conn, (g.insz for g in grants))
             people = {r.insz: (r.email, r.address_line) for r in conn.execute(
@@ -603,11 +650,12 @@ def notify(engine: Engine, run_id: int) -> dict[str, Any]:
                 if g.insz in opted:
                     skipped += 1
                     continue
-                rows.append(_outbox_row(g.id, g.grant_key, "notify", _notice_channel(scheme, people.get(g.insz)),
-                                        at))
+                rows.append(_outbox_row(g.id, g.grant_key, "notify_renew" if g.renews else "notify",
+                                        _notice_channel(scheme, people.get(g.insz)), at))
             # One notice per grant whatever the channel: skip grants that already have one.
             have = set(conn.execute(select(OutboxMessage.grant_id).where(
-                OutboxMessage.kind == "notify", OutboxMessage.grant_id.in_([r["grant_id"] for r in rows]))).scalars())
+                OutboxMessage.kind.in_(("notify", "notify_renew")),
+                OutboxMessage.grant_id.in_([r["grant_id"] for r in rows]))).scalars())
             queued += _insert_ignore(conn, OutboxMessage.__table__, [r for r in rows if r["grant_id"] not in have],
                                      ("grant_id", "kind", "channel"))
     with engine.begin() as conn:
@@ -696,6 +744,14 @@ def _reconciliation_frame(conn: Connection, run: SchemeRun) -> Any:
                     GrantRow.scheme_id == run.scheme_id, GrantRow.grant_key.in_(part))):
                 counts[key] += 1
                 granted_at[key] = min(at, granted_at.get(key, at))
+        scheme = load_scheme(run.scheme_id)
+        if renewals.renewable(scheme):  # the same benefit already ran: its grant is this decision's grant
+            holders = _grant_holders(conn, run)
+            uncovered = [(holders.get(r.insz, r.insz), k) for r, k in zip(decided, keys, strict=True)
+                         if k and k not in counts]
+            for key, g in renewals.covering_grants(conn, scheme, run.reference_date, uncovered).items():
+                counts[key] = 1
+                granted_at[key] = g.granted_at
         objected: dict[str, dt.datetime] = {}
         for part in _chunks([r.insz for r in decided], 5000):
             objected.update(conn.execute(select(OptOut.insz, OptOut.since).where(
@@ -706,6 +762,13 @@ def _reconciliation_frame(conn: Connection, run: SchemeRun) -> Any:
             rows.append({"subject": r.insz, "grants": counts.get(key, 0) if key else 0,
                          "opted_out": since is not None and (first is None or _aware(since) <= _aware(first))})
     return pd.DataFrame(rows, columns=["subject", "grants", "opted_out"])
+
+
+def _grant_holders(conn: Connection, run: Any) -> dict[str, str]:
+    """Subject → the person its grant is made to, where that differs (a household decided for a member)."""
+    return {r.insz: r.recipient for r in conn.execute(
+        select(DecisionRow.insz, DecisionRow.advice["grant_recipient"].as_string().label("recipient"))
+        .where(DecisionRow.run_id == run.id, DecisionRow.decision == Outcome.ELIGIBLE.value)) if r.recipient}
 
 
 # ------------------------------------------------------------------------------------------ finish + report

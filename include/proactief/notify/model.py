@@ -11,9 +11,11 @@ from typing import Literal
 __all__ = ["BenefitLine", "Channel", "Notice", "NoticeKind", "RenderedNotice"]
 
 Channel = Literal["email", "letter", "ebox"]
-NoticeKind = Literal["toegekend", "stopgezet"]
+NoticeKind = Literal["toegekend", "stopgezet", "verlengd"]
 """``toegekend``: what the city grants ("Wat de stad u toekent"); ``stopgezet``: a benefit that ends because the
-person no longer qualifies (an LEZ exemption): a decision against the citizen, so it is told too, with the appeal."""
+person no longer qualifies (an LEZ exemption): a decision against the citizen, so it is told too, with the appeal;
+``verlengd``: a running benefit renewed inside its window: only what changed (the new end date), never a second
+"toegekend"."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class BenefitLine:
     """Names of the data sources the decision used (``Rijksregister – GeefPersoon``…), never values."""
     ends_on: dt.date | None = None
     """A stopped benefit: the first day it no longer holds (the run's reference date); else None."""
+    previous_until: dt.date | None = None
+    """A renewed benefit: the end date it had before the renewal (its new one is ``valid_until``); else None."""
+    moved_to: str | None = None
+    """A stopped LEZ exemption that moves to another vehicle: that vehicle's plate; else None."""
 
 
 @dataclass(frozen=True)

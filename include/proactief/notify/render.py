@@ -42,6 +42,8 @@ from proactief.schemes import Scheme, load_scheme
 __all__ = [
     "COMBINED_TEMPLATES",
     "GREETING",
+    "RENEWAL_PART",
+    "RENEWAL_TEMPLATES",
     "STOP_PART",
     "STOP_TEMPLATES",
     "RenderError",
@@ -71,6 +73,14 @@ STOP_TEMPLATES = {
 """The message "Een voordeel stopt": a benefit ends because the person no longer qualifies. Its partials are the
 scheme's ``<scheme id>/stopgezet.*`` (only schemes that end grants early have them: ``lez-vrijstelling``)."""
 STOP_PART = "stopgezet"
+RENEWAL_TEMPLATES = {
+    "subject": "verlenging/onderwerp.txt.j2",
+    "text": "verlenging/tekst.txt.j2",
+    "html": "verlenging/html.html.j2",
+}
+"""The short message "Uw voordeel loopt langer": a running benefit was renewed inside its window. It says only what
+changed (the new end date), never "toegekend" again. Partials: ``<scheme id>/verlengd.*`` (``lez-vrijstelling``)."""
+RENEWAL_PART = "verlengd"
 _PART_SUFFIX = {"subject": ".onderwerp.txt.j2", "text": ".txt.j2", "html": ".html.j2"}
 
 _MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -203,6 +213,8 @@ def _benefit(line: BenefitLine) -> dict[str, Any]:
         "institution_name": line.institution_name,
         "sources": list(line.sources),
         "ends_on": line.ends_on,
+        "previous_until": line.previous_until,
+        "moved_to": line.moved_to,
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -211,6 +223,9 @@ def _block(line: BenefitLine, kind: str) -> _Block:
     scheme = _scheme(line.scheme_id)
     if kind == "stopgezet" and line.ends_on is None:
         raise RenderError(f"stopped benefit line of {line.scheme_id}: no end date (the message must say it)")
+    if kind == "verlengd" and (line.previous_until is None or line.valid_until is None):
+        raise RenderError(f"renewed benefit line of {line.scheme_id}: no old or new end date (the message must "
+                          "say what changed)")
     if not line.sources:
         raise RenderError(f"benefit line of {line.scheme_id}: no data sources (the message must name them)")
     info: dict[str, Any] = {
@@ -226,7 +241,8 @@ def _block(line: BenefitLine, kind: str) -> _Block:
             known = ", ".join(titles)
             raise RenderError(f"benefit line of {line.scheme_id}: unknown tier {line.tier!r} (known: {known})")
         info["tier_titel"] = titles[line.tier]
-    template = f"{scheme.id}/{STOP_PART}" if kind == "stopgezet" else scheme.notification.template
+    template = (f"{scheme.id}/{STOP_PART}" if kind == "stopgezet" else f"{scheme.id}/{RENEWAL_PART}"
+                if kind == "verlengd" else scheme.notification.template)
     return _Block(b=_benefit(line), s=info, template=template)
 
 
@@ -272,7 +288,7 @@ def render(notice: Notice) -> RenderedNotice:
     """
     env = environment()
     ctx = _context(notice)
-    combined = STOP_TEMPLATES if notice.kind == "stopgezet" else COMBINED_TEMPLATES
+    combined = {"stopgezet": STOP_TEMPLATES, "verlengd": RENEWAL_TEMPLATES}.get(notice.kind, COMBINED_TEMPLATES)
     try:
         labels: list[str] = []
         for block in ctx["voordelen"]:

@@ -1,0 +1,139 @@
+"""Renewal, not re-grant: a benefit that is already running is the same grant.
+
+A scheme whose grant key holds the grant's end date (LEZ: ``[scheme, subject, vehicle_plate, valid_until]``) gets a
+new key every run, because the end date (D + 5 years) moves with D. What identifies such a grant is its key
+*without* the end date (LEZ: holder and plate). While a grant of that identity runs on D:
+
+- an eligible decision grants nothing new (``running``): no second registration, no second "toegekend";
+- inside the renewal window (``renew_before_end_days`` in the scheme, LEZ: 30 days before the end) and only when
+  the decision's end date lies later, it makes one *renewal* grant (``renew``) that continues the running one from
+  the day after its end until the decision's end date, told in its own short message (``notify_renew``);
+- a running grant of the same holder with another identity ends on D with a stop notice that says where the benefit
+  went (``moved_to``): LEZ has one exemption per parking card, so an exemption that must move to another vehicle
+  ends the old one.
+
+Schemes whose key has no end date (UiTPAS, IVAGO, onderwijskorting: one grant per period) are not touched here:
+their key already is their identity. Everything is read in the grant step's transaction, and the renewal grant is
+an ordinary grant row with its own key (the decision's), so a retried or repeated run finds it and adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection, select
+
+from proactief.ledger.models import GrantRow
+from proactief.schemes import Scheme
+
+__all__ = ["RUNNING_STATUSES", "Plan", "covering_grants", "identity", "plan_grants", "renewable", "running_grants",
+           "window_days"]
+
+RUNNING_STATUSES = ("granted", "delivered")
+"""A grant in one of these states holds (or will, once delivered) until its end; revoked and cancelled ones do not."""
+_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the grant step does with one eligible decision of a renewable scheme."""
+
+    action: Literal["new", "renew", "running"]
+    covering_key: str | None = None
+    """``running``: the key of the grant that already covers the decision."""
+    valid_from: dt.date | None = None
+    """``renew``: the day after the running grant's end."""
+    renews: int | None = None
+    """``renew``: the id of the grant it continues."""
+    previous_until: dt.date | None = None
+    """``renew``: the running grant's end date (the message says what changed)."""
+
+
+def renewable(scheme: Scheme) -> bool:
+    """The scheme's key holds the end date, so a running grant must be recognised by its identity instead."""
+    return "valid_until" in scheme.grant.idempotency_key
+
+
+def identity(scheme: Scheme, key: str) -> str:
+    """The grant key without its end date: what makes two grants the same benefit (LEZ: holder and plate)."""
+    names = scheme.grant.idempotency_key
+    parts = key.split("|")
+    if len(parts) != len(names):
+        return key
+    return "|".join(p for n, p in zip(names, parts, strict=True) if n != "valid_until")
+
+
+def window_days(scheme: Scheme, on: dt.date) -> int | None:
+    """``renew_before_end_days`` in force on ``on``; None: the scheme never renews early (the grant runs out)."""
+    name = scheme.grant.renew_before_end_days
+    return int(scheme.parameter(name, on)) if name else None  # type: ignore[arg-type]
+
+
+def _ended(row: Any, d: dt.date) -> bool:
+    revoke_from = (row.terms or {}).get("revoke_from")
+    return bool(revoke_from) and dt.date.fromisoformat(str(revoke_from)) <= d
+
+
+def running_grants(conn: Connection, scheme: Scheme, holders: Iterable[str], d: dt.date) -> dict[str, list[Any]]:
+    """Per holder, the scheme's grants that still hold on ``d`` or start later (a renewal not begun yet)."""
+    people = list(dict.fromkeys(holders))
+    out: dict[str, list[Any]] = defaultdict(list)
+    for i in range(0, len(people), 5000):
+        for row in conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.insz, GrantRow.valid_from,
+                                       GrantRow.valid_until, GrantRow.terms, GrantRow.granted_at)
+                                .where(GrantRow.scheme_id == scheme.id, GrantRow.insz.in_(people[i:i + 5000]),
+                                       GrantRow.status.in_(RUNNING_STATUSES),
+                                       GrantRow.valid_until.is_(None) | (GrantRow.valid_until >= d))
+                                .order_by(GrantRow.valid_from, GrantRow.id)):
+            if not _ended(row, d):
+                out[row.insz].append(row)
+    return out
+
+
+def _latest(rows: Sequence[Any]) -> Any:
+    return max(rows, key=lambda r: (r.valid_until is None, r.valid_until or dt.date.min, r.id))
+
+
+def plan_grants(conn: Connection, scheme: Scheme, d: dt.date,
+                decisions: Sequence[tuple[str, str, dict[str, Any]]]) -> tuple[dict[str, Plan], list[tuple[Any, str]]]:
+    """For ``(holder, key, grant terms)`` of eligible decisions: a :class:`Plan` per key, and the running grants
+    to end because the benefit moves to another identity (each with the plate it moves to)."""
+    running = running_grants(conn, scheme, (h for h, _, _ in decisions), d)
+    window = window_days(scheme, d)
+    plans: dict[str, Plan] = {}
+    ending: dict[int, tuple[Any, str]] = {}
+    for holder, key, terms in decisions:
+        mine = running.get(holder, [])
+        ident = identity(scheme, key)
+        same = [g for g in mine if identity(scheme, g.grant_key) == ident]
+        for g in mine:
+            if identity(scheme, g.grant_key) != ident:
+                ending.setdefault(g.id, (g, str(terms.get("vehicle_plate") or "")))
+        if not same or any(g.grant_key == key for g in same):
+            plans[key] = Plan("new")  # a first grant, or this very grant again (the insert adds nothing)
+            continue
+        last = _latest(same)
+        until = dt.date.fromisoformat(terms["valid_until"]) if terms.get("valid_until") else None
+        if (last.valid_until is not None and window is not None and (last.valid_until - d).days <= window
+                and until is not None and until > last.valid_until):
+            plans[key] = Plan("renew", valid_from=last.valid_until + _DAY, renews=int(last.id),
+                              previous_until=last.valid_until)
+        else:
+            plans[key] = Plan("running", covering_key=last.grant_key)
+    return plans, list(ending.values())
+
+
+def covering_grants(conn: Connection, scheme: Scheme, d: dt.date,
+                    decisions: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """For ``(holder, key)`` whose key has no grant: the running grant of the same identity that covers it."""
+    running = running_grants(conn, scheme, (h for h, _ in decisions), d)
+    out: dict[str, Any] = {}
+    for holder, key in decisions:
+        same = [g for g in running.get(holder, []) if identity(scheme, g.grant_key) == identity(scheme, key)]
+        if same:
+            out[key] = _latest(same)
+    return out
