@@ -61,6 +61,17 @@ def airflow_env(home: Path, *, db_url: str, magda_url: str, smtp_port: int, api_
                 ) -> dict[str, str]:
     """The environment every Airflow process of the local stack shares (embedded defaults)."""
     env = dict(os.environ)
+    env.update(stack_variables(home, db_url=db_url, magda_url=magda_url, smtp_port=smtp_port, api_port=api_port,
+                               city_dir=city_dir, standins_url=standins_url, citizen_smtp_port=citizen_smtp_port))
+    return env
+
+
+def stack_variables(home: Path, *, db_url: str, magda_url: str, smtp_port: int, api_port: int,
+                    city_dir: Path, standins_url: str | None = None, citizen_smtp_port: int | None = None
+                    ) -> dict[str, str]:
+    """What the local stack sets on top of the caller's environment: Airflow's home and settings, the ledger,
+    MAGDA, SMTP, delivery. ``var/stack.env`` exports exactly these for an operator's shell (runbook)."""
+    env: dict[str, str] = {}
     env.update({
         "AIRFLOW_HOME": str(home / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
@@ -93,6 +104,20 @@ def airflow_env(home: Path, *, db_url: str, magda_url: str, smtp_port: int, api_
     if citizen_smtp_port:
         env.update({"PROACTIEF_SMTP_HOST": "127.0.0.1", "PROACTIEF_SMTP_PORT": str(citizen_smtp_port)})
     return env
+
+
+def write_stack_env(path: Path, variables: dict[str, str]) -> None:
+    """``var/stack.env``: ``. var/stack.env`` gives a shell the stack's ``airflow`` and ``proactief`` (runbook's
+    set-up), so an operator's command reads the same metadata DB and ledger as the running stack."""
+    import shlex
+
+    lines = ["# Written by bin/run (proactief.localstack) at every start: the local stack's environment.",
+             "# Use: . var/stack.env   (from the repository's root, while bin/run runs)",
+             f"export PATH={shlex.quote(str(PROJECT / '.venv' / 'bin'))}:\"$PATH\""]
+    lines += [f"export {key}={shlex.quote(value)}" for key, value in sorted(variables.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)  # holds the ledger URL (a password, in production-like set-ups)
 
 
 def _airflow(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -197,6 +222,51 @@ def _latest_tick(home: Path, dag_id: str) -> str | None:
         UTC) else None
 
 
+def _metadata_db(home: Path) -> Path:
+    return home / "airflow" / "airflow.db"
+
+
+def _run_dates(home: Path, dag_id: str) -> set[datetime]:
+    """The logical dates of the DAG's runs already in the metadata DB (unique per DAG in Airflow)."""
+    import sqlite3
+    from datetime import UTC
+
+    if not _metadata_db(home).exists():
+        return set()
+    with sqlite3.connect(_metadata_db(home)) as db:
+        rows = db.execute("SELECT logical_date FROM dag_run WHERE dag_id = ? AND logical_date IS NOT NULL",
+                          (dag_id,)).fetchall()
+    return {datetime.fromisoformat(str(r[0])).replace(tzinfo=UTC) for r in rows}
+
+
+def _free_logical_date(home: Path, dag_id: str, due: str) -> str:
+    """``due``, or when an earlier ``bin/run`` already ran that moment, the first free minute after it on the same
+    day: a re-decision of the same period (runbook, "Re-decide a period"), never Airflow's unique-date error."""
+    from datetime import timedelta
+
+    taken = _run_dates(home, dag_id)
+    moment = datetime.fromisoformat(due)
+    while moment in taken:
+        moment += timedelta(minutes=1)
+    return moment.isoformat()
+
+
+def _pause_all(home: Path) -> int:
+    """Pause every DAG of an earlier ``bin/run`` before the scheduler starts (it would otherwise start the periods
+    that became due since, as real runs); each DAG is unpaused again once its runs are triggered. Returns the
+    number of runs kept from before."""
+    import sqlite3
+
+    if not _metadata_db(home).exists():
+        return 0
+    with sqlite3.connect(_metadata_db(home)) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"dag", "dag_run"} <= tables:
+            return 0
+        db.execute("UPDATE dag SET is_paused = 1")
+        return int(db.execute("SELECT count(*) FROM dag_run").fetchone()[0])
+
+
 def _summary(db_url: str, city_dir: Path, dates: dict[str, str], stamp: str) -> list[str]:
     """This invocation's runs (the ledger keeps earlier ones), then the ledger's grants against the expected."""
     from sqlalchemy import func, select
@@ -293,14 +363,22 @@ def main(argv: list[str] | None = None) -> int:
         generate(args.size, args.seed, out=city_dir)
     dates = json.loads((city_dir / "expected/reference-dates.json").read_text())
     db_url = os.environ.get("PROACTIEF_DB_URL") or _local_ledger(home)
+    os.environ["PROACTIEF_DB_URL"] = db_url  # explicit for everything this process and its children do
     _say(f"ledger: {_redacted(db_url)} (migrating)")
     upgrade(db_url)
     api_port, sim_port, smtp_port = _free_port(args.port), _free_port(8089), _free_port(8025)
     standins_port, citizen_smtp_port = _free_port(8092), _free_port(8026)
-    env = airflow_env(home, db_url=db_url, magda_url=f"http://127.0.0.1:{sim_port}", smtp_port=smtp_port,
-                      api_port=api_port, city_dir=city_dir, standins_url=f"http://127.0.0.1:{standins_port}",
-                      citizen_smtp_port=citizen_smtp_port)
+    variables = stack_variables(home, db_url=db_url, magda_url=f"http://127.0.0.1:{sim_port}", smtp_port=smtp_port,
+                                api_port=api_port, city_dir=city_dir,
+                                standins_url=f"http://127.0.0.1:{standins_port}", citizen_smtp_port=citizen_smtp_port)
+    env = {**os.environ, **variables}
+    write_stack_env(home / "stack.env", variables)
     (home / "optout-inbox").mkdir(parents=True, exist_ok=True)
+    reuse: list[str] = []
+    kept = _pause_all(home)
+    if kept:
+        reuse.append(f"reused {home / 'airflow'} from an earlier bin/run ({kept} Airflow runs kept); every DAG was "
+                     "paused until its run was triggered")
     with ExitStack() as stack:
         _say(f"MAGDA simulator on 127.0.0.1:{sim_port} serving {city_dir / 'magda-population.jsonl'}")
         sim = stack.enter_context(_process(
@@ -333,16 +411,27 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(3)
         stamp = time.strftime("%Y%m%dT%H%M%S")
         _say("population sync: import the city's files, register residents in the MAGDA repertorium")
-        _trigger(env, SYNC_DAG, _latest_tick(home, SYNC_DAG), f"bin-run-{stamp}")  # the tick, so no second run
+        sync_tick = _latest_tick(home, SYNC_DAG)
+        if sync_tick is not None and datetime.fromisoformat(sync_tick) in _run_dates(home, SYNC_DAG):
+            sync_tick = None
+        _trigger(env, SYNC_DAG, sync_tick, f"bin-run-{stamp}")  # the tick, so no second run
         _airflow(env, "dags", "unpause", SYNC_DAG)
         _say(f"  {SYNC_DAG}: {_wait_run(env, SYNC_DAG, f'bin-run-{stamp}', args.timeout)}")
         waits: list[tuple[str, str]] = []
         for scheme_id, dag_id in scheme_dags.items():
             due = _due(dates[scheme_id], schemes[scheme_id].schedule.timezone)
+            logical = _free_logical_date(home, dag_id, due)
+            if logical != due:
+                note = (f"{dag_id}: {dates[scheme_id]} already had a run from an earlier bin/run; this one "
+                        f"re-decided the period at {logical} (a new ledger run: grants already made are not "
+                        "repeated, so it grants 0 of them again)")
+                reuse.append(note)
             _say(f"{dag_id}: run for reference date {dates[scheme_id]}")
-            _trigger(env, dag_id, due, f"bin-run-{stamp}")
+            _trigger(env, dag_id, logical, f"bin-run-{stamp}")
             waits.append((dag_id, f"bin-run-{stamp}"))
             tick = _latest_tick(home, dag_id)
+            if tick is not None and datetime.fromisoformat(tick) in _run_dates(home, dag_id):
+                tick = None  # that period has its run already (an earlier bin/run's dry run)
             if tick is not None and datetime.fromisoformat(tick) != datetime.fromisoformat(due):
                 # Unpausing makes the scheduler run the latest period at once; make that one a shadow run
                 # (decides, grants and notifies nothing) so the demo grants only for the population's dates.
@@ -358,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"  {DISPATCH_DAG}: {_wait_run(env, DISPATCH_DAG, f'bin-run-{stamp}', args.timeout)}")
         _say("what the runs decided and granted (from the ledger):")
         print("\n".join(_summary(db_url, city_dir, dates, stamp)))
+        _say("what this bin/run did with what was already there:")
+        print("\n".join(f"  {line}" for line in reuse) if reuse else "  nothing was there: a fresh var/airflow")
         password_file = home / "airflow" / "simple_auth_manager_passwords.json.generated"
         print(f"""
 Where to look:
@@ -374,6 +465,8 @@ Where to look:
                   UiTPAS and eBox stand-ins: http://127.0.0.1:{standins_port}/uitpas/_standin/state and
                   http://127.0.0.1:{standins_port}/ebox/_standin/state
   Opt-out         drop a CSV (insz,action,channel,at) in {home / 'optout-inbox'} or run `proactief optout add`
+  Your shell      . {home / 'stack.env'}   (the stack's AIRFLOW_HOME, PROACTIEF_DB_URL … for `airflow` and
+                  `proactief`, as the runbook's set-up says)
 """, flush=True)
         if args.exit:
             return 0

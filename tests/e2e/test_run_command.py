@@ -1,5 +1,6 @@
 """The README's run command, for real: ``python -m proactief.localstack`` (what ``bin/run`` execs) on a small
-synthetic Ghent brings up ``airflow standalone``, runs the sync and every scheme DAG, and says what it did."""
+synthetic Ghent brings up ``airflow standalone``, runs the sync and every scheme DAG, and says what it did; run a
+second time on the same ``var/`` (what every newcomer does) it runs again and says how it reused what was there."""
 
 from __future__ import annotations
 
@@ -32,11 +33,7 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PROACTIEF_"))}
     env["PROACTIEF_DB_URL"] = ledger_url
     home = tmp_path / "var"
-    proc = subprocess.run([sys.executable, "-m", "proactief.localstack", "--size", "400", "--seed", "3",
-                           "--home", str(home), "--port", str(free_port()), "--exit", "--timeout", "600"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-6000:]
+    out = _run(home, env)
     assert re.search(r"population_sync: success", out), out[-4000:]
     for scheme in SCHEMES:
         assert re.search(rf"{scheme} bin-run-\d{{8}}T\d{{6}}: success", out), (scheme, out[-4000:])
@@ -56,3 +53,29 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
     # nothing personal on the console: no 11-digit national number
     population = {line.split(",", 1)[0] for line in (home / "population/residents.csv").read_text().splitlines()[1:]}
     assert not set(re.findall(r"(?<!\d)\d{11}(?!\d)", out)) & population
+    assert "nothing was there: a fresh var/airflow" in out
+    # the operator's shell set-up (runbook): the stack's variables, the ledger among them
+    stack_env = (home / "stack.env").read_text()
+    for variable in ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "PROACTIEF_DB_URL", "PROACTIEF_MAGDA_BASE_URL"):
+        assert f"export {variable}=" in stack_env, variable
+    assert f"export AIRFLOW_HOME={home / 'airflow'}" in stack_env
+
+    # the second bin/run on the same machine: same var/, same ledger; the first run's Airflow runs are still there
+    again = _run(home, env)
+    for scheme in SCHEMES:
+        assert re.search(rf"{scheme} bin-run-\d{{8}}T\d{{6}}: success", again), (scheme, again[-4000:])
+    assert re.search(r"reused .*airflow from an earlier bin/run \(\d+ Airflow runs kept\)", again), again[-4000:]
+    assert re.search(r"uitpas-kansentarief: \d{4}-\d{2}-\d{2} already had a run from an earlier bin/run; this one "
+                     r"re-decided the period at ", again), again[-4000:]
+    assert re.search(r"uitpas-kansentarief\s+grants vs the generator's expected entitlements \(\d+\): match", again)
+    assert re.search(r"outbox_dispatch: success", again), again[-4000:]
+
+
+def _run(home: Path, env: dict[str, str]) -> str:
+    """One ``bin/run --exit`` on ``home``; its console output (fails the test on a non-zero exit)."""
+    proc = subprocess.run([sys.executable, "-m", "proactief.localstack", "--size", "400", "--seed", "3",
+                           "--home", str(home), "--port", str(free_port()), "--exit", "--timeout", "600"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    return out
