@@ -4,61 +4,35 @@ household gets one voucher for its reference person, and the disagreement is cou
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
 
-from proactief.advice.compare import read_expected
-from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import DecisionRow, DQResultRow, GrantRow, OutboxMessage, Resident
-from proactief.lifecycle import import_city_data, run_in_process
-from proactief.magda.config import MagdaConfig
-from proactief.population import generate
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief.lifecycle import run_in_process
+from tests.lifecycle.worlds import World, city_ledger, generated_world
 
 pytestmark = pytest.mark.integration
 
 IVAGO = "ivago-tegemoetkoming"
 
 
-@dataclass
-class World:
-    folder: Path
-    sim: RunningSimulator
-    d: dt.date
-
-    def magda(self) -> MagdaConfig:
-        return MagdaConfig(base_url=self.sim.base_url, identificatie="gent.be/proactief", backoff_base=0.0,
-                           backoff_cap=0.0)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    folder = tmp_path_factory.mktemp("ghent")
-    generate(1000, 11, out=folder)
-    dates = json.loads((folder / "expected/reference-dates.json").read_text())
-    with running_simulator(population=str(folder / "magda-population.jsonl"), repertorium_check=False,
-                           seed=5) as sim:
-        yield World(folder, sim, dt.date.fromisoformat(dates[IVAGO]))
+    with generated_world(tmp_path_factory.mktemp("ghent"), 1000, 11, IVAGO) as w:
+        yield w
 
 
 @pytest.fixture
 def ledger(pg_url: str, world: World) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    import_city_data(engine, world.folder)
-    yield engine
-    engine.dispose()
+    with city_ledger(pg_url, world.folder) as engine:
+        yield engine
 
 
 def test_a_member_the_extract_calls_a_reference_person_gets_no_second_voucher(ledger: Engine, world: World) -> None:
-    expected = {i for i, r in read_expected(world.folder / f"expected/{IVAGO}.csv").items()
-                if r["decision"] == "eligible"}
+    expected = world.expected_eligible(IVAGO)
     with ledger.connect() as conn:
         homes = dict(conn.execute(select(Resident.insz, Resident.household_id)).tuples().all())
     by_home: dict[str | None, list[str]] = {}

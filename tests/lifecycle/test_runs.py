@@ -8,14 +8,10 @@ import datetime as dt
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from proactief.advice.compare import read_expected
-from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import (
     DecisionRow,
     DQResultRow,
@@ -31,7 +27,6 @@ from proactief.lifecycle import (
     decide,
     finish_run,
     grant,
-    import_city_data,
     notify,
     open_run,
     query_chunk,
@@ -39,9 +34,7 @@ from proactief.lifecycle import (
     run_in_process,
     select_population,
 )
-from proactief.magda.config import MagdaConfig
-from proactief.population import generate
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from tests.lifecycle.worlds import World, city_ledger, generated_world
 
 pytestmark = pytest.mark.integration
 
@@ -49,38 +42,16 @@ SIZE = 1200
 UITPAS = "uitpas-kansentarief"
 
 
-@dataclass
-class World:
-    folder: Path
-    sim: RunningSimulator
-    d: dt.date
-
-    def magda(self) -> MagdaConfig:
-        return MagdaConfig(base_url=self.sim.base_url, identificatie="gent.be/proactief", backoff_base=0.0,
-                           backoff_cap=0.0)
-
-    def expected_eligible(self, scheme_id: str) -> set[str]:
-        rows = read_expected(self.folder / f"expected/{scheme_id}.csv")
-        return {i for i, r in rows.items() if r["decision"] == "eligible"}
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    folder = tmp_path_factory.mktemp("ghent")
-    generate(SIZE, 7, out=folder)
-    dates = json.loads((folder / "expected/reference-dates.json").read_text())
-    with running_simulator(population=str(folder / "magda-population.jsonl"), repertorium_check=False,
-                           seed=5) as sim:
-        yield World(folder, sim, dt.date.fromisoformat(dates[UITPAS]))
+    with generated_world(tmp_path_factory.mktemp("ghent"), SIZE, 7, UITPAS) as w:
+        yield w
 
 
 @pytest.fixture
 def ledger(pg_url: str, world: World) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    import_city_data(engine, world.folder)
-    yield engine
-    engine.dispose()
+    with city_ledger(pg_url, world.folder) as engine:
+        yield engine
 
 
 def count(engine: Engine, model: type, *where: object) -> int:
