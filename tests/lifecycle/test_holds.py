@@ -13,11 +13,11 @@ from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
 from proactief.cli import app
-from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import MutationBatch, MutationSubject
-from proactief.lifecycle import import_city_data, open_run, select_population
+from proactief.lifecycle import open_run, select_population
 from proactief.lifecycle.holds import HoldError, held_schemes, hold_scheme, holds, release_scheme
 from proactief.population import generate
+from tests.lifecycle.worlds import city_ledger
 
 pytestmark = pytest.mark.integration
 
@@ -33,11 +33,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ledger(pg_url: str, folder: Path) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    import_city_data(engine, folder)
-    yield engine
-    engine.dispose()
+    with city_ledger(pg_url, folder) as engine:
+        yield engine
 
 
 def test_a_hold_needs_who_and_why_and_keeps_its_history(ledger: Engine) -> None:

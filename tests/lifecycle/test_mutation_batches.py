@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import MutationBatch, MutationSubject, SchemeRun
-from proactief.lifecycle import finish_run, hold_scheme, import_city_data, open_run, release_scheme, select_population
+from proactief.lifecycle import finish_run, hold_scheme, open_run, release_scheme, select_population
 from proactief.lifecycle.mutations import pending_batches
 from proactief.schemes import scheme_ids
+from tests.lifecycle.worlds import city_ledger
 
 pytestmark = pytest.mark.integration
 
@@ -35,11 +35,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ledger(pg_url: str, folder: Path) -> Iterator[Engine]:
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    import_city_data(engine, folder)
-    yield engine
-    engine.dispose()
+    with city_ledger(pg_url, folder) as engine:
+        yield engine
 
 
 @pytest.fixture
