@@ -484,7 +484,7 @@ class Advisor:
         is anything to ask, and stops at the first question (for 270,000 subjects)."""
         me = known.get(s)
         reg, listed = self._household(s, known)
-        members = self._current(s, known, d)
+        members = [m for m in listed if m.membership.covers(d)] if isinstance(listed, tuple) else None
         # A member's household is read from its reference person's answer, asked once for the whole household.
         head_pending = reg is not None and reg.reference is not None and listed is None
 
