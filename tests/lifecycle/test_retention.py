@@ -64,7 +64,8 @@ def test_each_table_keeps_exactly_what_is_still_within_its_retention(ledger: Eng
     with ledger.begin() as conn:
         old_batch, new_batch = (
             conn.execute(insert(MutationBatch).values(fetched_at=NOW - dt.timedelta(days=days), receipt=receipt,
-                                                      persons=n).returning(MutationBatch.id)).scalar_one()
+                                                      persons=n, done_at=NOW - dt.timedelta(days=days - 1))
+                         .returning(MutationBatch.id)).scalar_one()
             for days, receipt, n in ((31, "r-old", 2), (29, "r-new", 1)))
         conn.execute(insert(MutationSubject), [{"batch_id": old_batch, "insz": P[4]},
                                                {"batch_id": old_batch, "insz": P[5]},
@@ -103,3 +104,14 @@ def test_a_run_in_progress_keeps_staging_younger_than_seven_days(ledger: Engine)
     stage(ledger, run, P[:2], NOW - dt.timedelta(days=6, hours=23))
     assert apply_retention(ledger, TODAY)["staged_advice"] == 0
     assert apply_retention(ledger, TODAY + dt.timedelta(days=1))["staged_advice"] == 2
+
+
+def test_a_mutation_batch_not_yet_re_evaluated_keeps_its_persons_past_thirty_days(ledger: Engine) -> None:
+    with ledger.begin() as conn:
+        batch = conn.execute(insert(MutationBatch).values(fetched_at=NOW - dt.timedelta(days=40), receipt="r-undone",
+                                                          persons=1).returning(MutationBatch.id)).scalar_one()
+        conn.execute(insert(MutationSubject).values(batch_id=batch, insz=P[4]))
+    assert apply_retention(ledger, TODAY)["mutation_subject"] == 0  # a failed re-evaluation is picked up later
+    with ledger.begin() as conn:
+        conn.execute(MutationBatch.__table__.update().where(MutationBatch.id == batch).values(done_at=NOW))
+    assert apply_retention(ledger, TODAY)["mutation_subject"] == 1

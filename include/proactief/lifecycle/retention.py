@@ -4,7 +4,9 @@
   after ``STAGING_DAYS`` (a run abandoned half-way must not keep MAGDA outcomes around);
 - decisions and grants: after their ``retain_until`` (``DECISION_RETENTION_YEARS`` after the period); a
   grant's outbox rows go with it (``ON DELETE CASCADE``);
-- mutation subjects: ``MUTATION_DAYS`` after the batch was read (the batch row, a count and the cursor, stays);
+- mutation subjects: ``MUTATION_DAYS`` after the batch was read, once every scheme has decided them (``done_at``):
+  a batch whose re-evaluation failed keeps its persons until a later run does it (the batch row, a count and the
+  cursor, stays);
 - MAGDA consultations: after their ten years (:func:`proactief.ledger.audit.purge_expired_consultations`).
 
 Residents who left are removed by the repertorium sync, not here (MAGDA must be told first).
@@ -57,7 +59,8 @@ def apply_retention(engine: Engine, today: dt.date) -> dict[str, int]:
                                             .where(OutboxMessage.grant_id.in_(expired_grants))).scalar_one())
         counts["benefit_grant"] = conn.execute(delete(GrantRow).where(GrantRow.retain_until < today)).rowcount or 0
         counts["decision"] = conn.execute(delete(DecisionRow).where(DecisionRow.retain_until < today)).rowcount or 0
-        old_batches = select(MutationBatch.id).where(MutationBatch.fetched_at < mutation_cutoff)
+        old_batches = select(MutationBatch.id).where(MutationBatch.fetched_at < mutation_cutoff,
+                                                     MutationBatch.done_at.is_not(None))
         counts["mutation_subject"] = conn.execute(delete(MutationSubject).where(
             MutationSubject.batch_id.in_(old_batches))).rowcount or 0
     counts["magda_consultation"] = purge_expired_consultations(engine, today)
