@@ -14,6 +14,8 @@ from proactief.magda.results import (
     Aanslagbiljet,
     DossierHandicap,
     Gezinssamenstelling,
+    HistoriekGezinssamenstelling,
+    HistoriekPersoon,
     Leefloonbedragen,
     MutatieNotificaties,
     PartialDate,
@@ -27,6 +29,8 @@ from proactief.magda.uitzondering import UitzonderingType
 VALUE_TYPES = {
     "GeefPersoon": Persoon,
     "GeefGezinssamenstelling": Gezinssamenstelling,
+    "GeefHistoriekPersoon": HistoriekPersoon,
+    "GeefHistoriekGezinssamenstelling": HistoriekGezinssamenstelling,
     "GeefSociaalStatuut": SociaalStatuutAntwoord,
     "GeefDossierHandicap": DossierHandicap,
     "GeefAanslagbiljetPersonenbelasting": Aanslagbiljet,

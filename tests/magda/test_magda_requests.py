@@ -24,6 +24,9 @@ SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
 BUILDERS: dict[str, Callable[[], Request]] = {
     "Persoon.GeefPersoon-02.02": lambda: env.geef_persoon(A, HOUSEHOLD),
     "Persoon.GeefGezinssamenstelling-02.02": lambda: env.geef_gezinssamenstelling(A, HOUSEHOLD),
+    "Persoon.GeefHistoriekPersoon-02.02": lambda: env.geef_historiek_persoon(A, HOUSEHOLD),
+    "Persoon.GeefHistoriekGezinssamenstelling-02.02": lambda: env.geef_historiek_gezinssamenstelling(
+        A, HOUSEHOLD, D),
     "Persoon.GeefPersoonMutatiesNotificaties-02.00": lambda: env.geef_persoon_mutaties(A, str(uuid.uuid4())),
     "SocZek.GeefSociaalStatuut-03.00": lambda: env.geef_sociaal_statuut(A, HOUSEHOLD, ["BIM_BVT", "BIM_BVT_IN_FAMILY"],
                                                                         D),

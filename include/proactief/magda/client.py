@@ -43,6 +43,8 @@ from proactief.magda.results import (
     Aanslagbiljet,
     DossierHandicap,
     Gezinssamenstelling,
+    HistoriekGezinssamenstelling,
+    HistoriekPersoon,
     Leefloonbedragen,
     LEZGegevens,
     MagdaAnswer,
@@ -149,6 +151,20 @@ class MagdaClient:
                                  gebruiker: str | None = None) -> MagdaAnswer[Gezinssamenstelling]:
         """GeefGezinssamenstelling-02.02: the members of the person's household."""
         return self._person(insz, purpose, gebruiker, lambda a, i: env.geef_gezinssamenstelling(a, i))
+
+    def geef_historiek_persoon(self, insz: str, vanaf: dt.date | None = None, *, purpose: str | None = None,
+                               gebruiker: str | None = None) -> MagdaAnswer[HistoriekPersoon]:
+        """GeefHistoriekPersoon-02.02: the person's main residences (with periods), birth and death since
+        ``vanaf`` (default: the whole history), for deciding on a date before the register's own."""
+        return self._person(insz, purpose, gebruiker, lambda a, i: env.geef_historiek_persoon(a, i, vanaf))
+
+    def geef_historiek_gezinssamenstelling(self, insz: str, vanaf: dt.date | None = None, *,
+                                           purpose: str | None = None, gebruiker: str | None = None,
+                                           ) -> MagdaAnswer[HistoriekGezinssamenstelling]:
+        """GeefHistoriekGezinssamenstelling-02.02: every household the person was part of since ``vanaf``, with
+        each member's position and membership period."""
+        return self._person(insz, purpose, gebruiker,
+                            lambda a, i: env.geef_historiek_gezinssamenstelling(a, i, vanaf))
 
     def geef_sociaal_statuut(self, insz: str, statuten: Sequence[str], datum: Datum, *,
                              purpose: str | None = None,

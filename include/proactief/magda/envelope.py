@@ -37,6 +37,8 @@ __all__ = [
     "validate_request",
     "geef_persoon",
     "geef_gezinssamenstelling",
+    "geef_historiek_persoon",
+    "geef_historiek_gezinssamenstelling",
     "geef_sociaal_statuut",
     "geef_sociaal_statuut_voor_lijst",
     "geef_dossier_handicap",
@@ -236,6 +238,41 @@ def geef_gezinssamenstelling(afzender: Afzender, insz: str, *, taal: str = "nl",
     _sub(_sub(inhoud, "Criteria"), "INSZ", insz)
     _sub(inhoud, "Taal", taal)
     return _req(spec, root, ref, qref, (insz,))
+
+
+def _historiek(key: str, afzender: Afzender, insz: str, vanaf: dt.date | None, bron: str | None, taal: str,
+               now: dt.datetime | None, message_ref: str | None, question_ref: str | None) -> Request:
+    spec = _S[key]
+    root, verzoek, ref = _start(spec, afzender, now, message_ref)
+    vraag, qref = _vraag(verzoek, question_ref)
+    inhoud = _sub(vraag, "Inhoud")
+    crit = _sub(inhoud, "Criteria")
+    _sub(crit, "INSZ", insz)
+    _sub(crit, "Datum", _iso(vanaf or _HISTORY_FROM)).set("Op", "0")
+    if bron is not None:
+        _sub(inhoud, "Bron", bron)
+    _sub(inhoud, "Taal", taal)
+    return _req(spec, root, ref, qref, (insz,))
+
+
+_HISTORY_FROM = dt.date(1900, 1, 1)
+"""``Criteria/Datum`` of a history question when no start is given: the whole history (as the template asks)."""
+
+
+def geef_historiek_persoon(afzender: Afzender, insz: str, vanaf: dt.date | None = None, *, bron: str = "RR",
+                           taal: str = "nl", now: dt.datetime | None = None, message_ref: str | None = None,
+                           question_ref: str | None = None) -> Request:
+    """GeefHistoriekPersoon-02.02 for one INSZ: its history (main residences …) from ``vanaf``."""
+    return _historiek("Persoon.GeefHistoriekPersoon-02.02", afzender, insz, vanaf, bron, taal, now, message_ref,
+                      question_ref)
+
+
+def geef_historiek_gezinssamenstelling(afzender: Afzender, insz: str, vanaf: dt.date | None = None, *,
+                                       taal: str = "nl", now: dt.datetime | None = None,
+                                       message_ref: str | None = None, question_ref: str | None = None) -> Request:
+    """GeefHistoriekGezinssamenstelling-02.02 for one INSZ: the households it was part of from ``vanaf``."""
+    return _historiek("Persoon.GeefHistoriekGezinssamenstelling-02.02", afzender, insz, vanaf, None, taal, now,
+                      message_ref, question_ref)
 
 
 def _check_statuten(statuten: Sequence[str]) -> None:

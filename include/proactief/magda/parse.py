@@ -29,6 +29,8 @@ from proactief.magda.results import (
     Erkenning,
     Gezinslid,
     Gezinssamenstelling,
+    HistoriekGezinssamenstelling,
+    HistoriekPersoon,
     Leefloonbedragen,
     LeefloonJaar,
     LEZGegevens,
@@ -49,6 +51,7 @@ from proactief.magda.results import (
     SociaalStatuutResultaat,
     SocialeKaart,
     VehicleRegistration,
+    earliest,
 )
 from proactief.magda.services import SERVICES, ServiceSpec
 from proactief.magda.uitzondering import Uitzondering, UitzonderingType, decide
@@ -299,6 +302,34 @@ def _gezin(inhoud: etree._Element) -> Gezinssamenstelling:
     return Gezinssamenstelling(tuple(_gezinslid(g) for g in leden.iterfind("Gezinslid")))
 
 
+def _historiek_persoon(inhoud: etree._Element) -> HistoriekPersoon:
+    h = _require(inhoud.find("HistoriekPersoon"), "Inhoud/HistoriekPersoon")
+    insz = _t(h, "INSZ")
+    if insz is None:
+        raise MalformedAnswer("answer lacks HistoriekPersoon/INSZ")
+    found = [(_period(a), a) for a in h.iterfind("HistoriekAdressen/HistoriekHoofdverblijfplaats/Hoofdverblijfplaats")]
+    found.sort(key=lambda pa: earliest(pa[0].begin) if pa[0].begin is not None else dt.date.min)
+    hoofd = []
+    for n, (periode, a) in enumerate(found):
+        if periode.end is None and n + 1 < len(found) and found[n + 1][0].begin is not None:
+            periode = Period(periode.begin, found[n + 1][0].begin)  # it ran until the next one began
+        hoofd.append(Adres("hoofdverblijfplaats", _t(a, "NISCodeGemeente"), _t(a, "Postcode"), periode))
+    return HistoriekPersoon(
+        insz=insz,
+        geboortedatum=parse_date(_t(h, "HistoriekGeboorte/Geboorte/Datum"), "Geboorte/Datum"),
+        overlijdensdatum=parse_date(_t(h, "HistoriekOverlijden/Overlijden/Datum"), "Overlijden/Datum"),
+        hoofdverblijfplaatsen=tuple(hoofd),
+    )
+
+
+def _historiek_gezin(inhoud: etree._Element) -> HistoriekGezinssamenstelling:
+    h = _require(inhoud.find("HistoriekGezinssamenstelling"), "Inhoud/HistoriekGezinssamenstelling")
+    return HistoriekGezinssamenstelling(tuple(
+        tuple(_gezinslid(g) for g in s.iterfind("Gezinsleden/Gezinslid"))
+        for s in h.iterfind("Gezinssamenstelling")
+    ))
+
+
 _PERIOD_BEGIN = frozenset({"Begindatum", "Begin"})
 _PERIOD_END = frozenset({"Einddatum", "Einde"})
 
@@ -512,6 +543,8 @@ def _lez(inhoud: etree._Element) -> LEZGegevens:
 _CONTENT: dict[str, Callable[[etree._Element], Any]] = {
     "GeefPersoon": _persoon,
     "GeefGezinssamenstelling": _gezin,
+    "GeefHistoriekPersoon": _historiek_persoon,
+    "GeefHistoriekGezinssamenstelling": _historiek_gezin,
     "GeefSociaalStatuut": _sociaal_statuut,
     "GeefSociaalStatuutVoorLijst": _sociaal_statuut_lijst,
     "GeefDossierHandicap": _dossier_handicap,
@@ -564,13 +597,14 @@ def parse_response(service: ServiceSpec | str, data: bytes | str | etree._Elemen
         repliek = _require(el.find("Repliek"), f"{name}/Repliek")
     level2 = parse_uitzonderingen(repliek.find("Uitzonderingen"))
     message_ref = _t(repliek, "Context/Bericht/Ontvanger/Referte")
+    register_date = _register_date(repliek)
     antwoord = repliek.find("Antwoorden/Antwoord")
     if antwoord is None:
         if not level2:
             raise MalformedAnswer(f"{name}: neither Antwoord nor Uitzonderingen")
         outcome, deciding = decide(level2, has_content=False)
         return MagdaAnswer(spec.key, outcome, None, level2, (), deciding.identificatie if deciding else None,
-                           message_ref, None)
+                           message_ref, None, register_date=register_date)
     level3 = parse_uitzonderingen(antwoord.find("Uitzonderingen"))
     inhoud = antwoord.find("Inhoud")
     value = _CONTENT[spec.name](inhoud) if inhoud is not None else None
@@ -583,8 +617,20 @@ def parse_response(service: ServiceSpec | str, data: bytes | str | etree._Elemen
         # "Niet geslaagd" without any exception: refused for a reason MAGDA does not say. Nothing is known
         # to be registered, nothing may be concluded from it: flag it like a faulty record.
         return MagdaAnswer(spec.key, OutcomeClass.DATA_ERROR, value, level2, level3, None, message_ref,
-                           _t(antwoord, "Referte"), detail=f"Resultaat {value.code or '?'}: niet geslaagd")
-    return MagdaAnswer(spec.key, outcome, value, level2, level3, code, message_ref, _t(antwoord, "Referte"))
+                           _t(antwoord, "Referte"), detail=f"Resultaat {value.code or '?'}: niet geslaagd",
+                           register_date=register_date)
+    return MagdaAnswer(spec.key, outcome, value, level2, level3, code, message_ref, _t(antwoord, "Referte"),
+                       register_date=register_date)
+
+
+def _register_date(repliek: etree._Element) -> dt.date | None:
+    """``Context/Bericht/Tijdstip/Datum`` of the answer (None when absent or not a full date: then nothing is
+    concluded from it)."""
+    try:
+        d = parse_date(_t(repliek, "Context/Bericht/Tijdstip/Datum"), "Tijdstip/Datum")
+    except MalformedAnswer:
+        return None
+    return d if isinstance(d, dt.date) else None
 
 
 # ---------------------------------------------------------------------------------------------- REST

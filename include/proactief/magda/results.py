@@ -29,6 +29,8 @@ __all__ = [
     "Referentiepersoon",
     "Persoon",
     "Gezinssamenstelling",
+    "HistoriekPersoon",
+    "HistoriekGezinssamenstelling",
     "SociaalStatuutResultaat",
     "SociaalStatuutAntwoord",
     "SociaalStatuutLijst",
@@ -143,6 +145,9 @@ class MagdaAnswer(Generic[T]):
     attempts: int = 1
     detail: str | None = None
     """Why a transport-level outcome happened (``HTTP 503``, ``timeout``, ``malformed XML``), never personal data."""
+    register_date: dt.date | None = None
+    """``Repliek/Context/Bericht/Tijdstip/Datum``: the day the source answered, i.e. the register as it stood
+    then. A person service's current state (GeefPersoon) is the state of that day, not of the date asked about."""
 
     @property
     def ok(self) -> bool:
@@ -225,6 +230,50 @@ class Gezinssamenstelling:
 
     def __repr__(self) -> str:
         return f"Gezinssamenstelling(<{len(self.leden)} leden>)"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoriekPersoon:
+    """GeefHistoriekPersoon-02.02: the parts of a person's history the rules use — every main residence with
+    its period, birth and death. Names, nationalities, civil state and the like are read past.
+
+    MAGDA often gives a past residence only a ``DatumBegin``: it ran until the next one began. Such an open end
+    is closed with the next residence's begin (read generously; on a moving day the later residence counts)."""
+
+    insz: str
+    geboortedatum: DateLike | None
+    overlijdensdatum: DateLike | None
+    hoofdverblijfplaatsen: tuple[Adres, ...] = ()
+
+    def woont_in(self, nis_code: str, d: dt.date) -> bool:
+        """The main residence covering ``d`` (the latest begun, on a moving day) is in ``nis_code``."""
+        covering = [a for a in self.hoofdverblijfplaatsen if a.periode.covers(d)]
+        if not covering:
+            return False
+        current = max(covering, key=lambda a: earliest(a.periode.begin) if a.periode.begin else dt.date.min)
+        return current.nis_code == nis_code
+
+    def __repr__(self) -> str:
+        return f"HistoriekPersoon(<{len(self.hoofdverblijfplaatsen)} hoofdverblijfplaatsen>)"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoriekGezinssamenstelling:
+    """GeefHistoriekGezinssamenstelling-02.02: every household the person was part of, each with its members
+    (the person included), their positions and membership periods."""
+
+    samenstellingen: tuple[tuple[Gezinslid, ...], ...]
+
+    def op(self, insz: str, d: dt.date) -> tuple[Gezinslid, ...] | None:
+        """The members on ``d`` of the household ``insz`` belonged to on ``d`` (``insz`` included); None when
+        ``insz`` was in none of them on ``d``."""
+        for leden in self.samenstellingen:
+            if any(lid.insz == insz and lid.periode.covers(d) for lid in leden):
+                return tuple(lid for lid in leden if lid.periode.covers(d))
+        return None
+
+    def __repr__(self) -> str:
+        return f"HistoriekGezinssamenstelling(<{[len(s) for s in self.samenstellingen]} leden>)"
 
 
 # ---------------------------------------------------------------------------------------------- SocZek

@@ -91,6 +91,14 @@ SERVICES: dict[str, ServiceSpec] = {
             "http://magda.vlaanderen.be/persoon/soap/geefgezinssamenstelling/v02_02",
         ),
         _spec(
+            "Persoon.GeefHistoriekPersoon-02.02",
+            "http://magda.vlaanderen.be/persoon/soap/geefhistoriekpersoon/v02_02",
+        ),
+        _spec(
+            "Persoon.GeefHistoriekGezinssamenstelling-02.02",
+            "http://magda.vlaanderen.be/persoon/soap/geefhistoriekgezinssamenstelling/v02_02",
+        ),
+        _spec(
             "Persoon.GeefPersoonMutatiesNotificaties-02.00",
             f"http://webservice.geefpersoonmutatiesnotificatiesdienst-02_00.persoon-02_00.{_VIP}",
             key_element="",
