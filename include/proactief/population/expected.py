@@ -49,6 +49,7 @@ __all__ = [
     "expect_onderwijskorting",
     "expect_lez",
     "expectations",
+    "expected_for_run",
 ]
 
 UITPAS = "uitpas-kansentarief"
@@ -228,9 +229,10 @@ def _is_adult(person: LatentPerson, day: date) -> bool:
     return eighteenth <= day
 
 
-def _assessment_for(person: LatentPerson, year: int) -> Assessment | None:
+def _assessment_for(person: LatentPerson, year: int, day: date) -> Assessment | None:
+    """The assessment of ``year`` as FOD Financiën has it on D (a timeline's assessment arrives on a day)."""
     for a in person.assessments:
-        if a.income_year == year:
+        if a.income_year == year and (a.available_from is None or a.available_from <= day):
             return a
     return None
 
@@ -245,7 +247,7 @@ def household_income_cent(pop: LatentPopulation, members: Iterable[str], day: da
         person = pop.persons[insz]
         if not _is_adult(person, day):
             continue
-        found = _assessment_for(person, day.year - 1) or _assessment_for(person, day.year - 2)
+        found = _assessment_for(person, day.year - 1, day) or _assessment_for(person, day.year - 2, day)
         if found is not None and not any(found is s for s in seen):
             seen.append(found)
     if not seen:
@@ -343,9 +345,9 @@ def expect_onderwijskorting(pop: LatentPopulation, insz: str, day: date) -> Expe
                        **common)
 
 
-def _reg_plates(person: LatentPerson) -> list[str]:
-    """Registered vehicles whose titular is this (natural) person, lowest plate first."""
-    return sorted(v.plate for v in person.vehicles if v.status == "REG" and v.titular == person.insz)
+def _reg_plates(person: LatentPerson, day: date) -> list[str]:
+    """Vehicles registered on D whose titular is this (natural) person, lowest plate first."""
+    return sorted(v.plate for v in person.vehicles if v.registered_on(day) and v.titular == person.insz)
 
 
 def expect_lez(pop: LatentPopulation, insz: str, day: date) -> Expectation:
@@ -367,12 +369,12 @@ def expect_lez(pop: LatentPopulation, insz: str, day: date) -> Expectation:
         ok = False
         reasons.append("NO_VT")
     plate = ""
-    own = _reg_plates(person)
+    own = _reg_plates(person, day)
     if own:
         plate = own[0]
         reasons.append("OWN_VEHICLE")
     else:
-        plates = [p for m in household_on(pop, insz, day)[1:] for p in _reg_plates(pop.persons[m])]
+        plates = [p for m in household_on(pop, insz, day)[1:] for p in _reg_plates(pop.persons[m], day)]
         if plates:
             plate = min(plates)
             reasons.append("HOUSEHOLD_VEHICLE")
@@ -390,11 +392,25 @@ def _has_parking_card(person: LatentPerson, day: date) -> bool:
     return any(c.category == "PARKINGCARD" and c.delivery <= day for c in person.cards)
 
 
+def expected_for_run(
+    pop: LatentPopulation,
+    scheme_id: str,
+    day: date,
+    residents: Iterable[tuple[str, bool]],
+    enrolled: Iterable[str],
+) -> list[Expectation]:
+    """One scheme's expected decisions for a run with reference date ``day`` whose subjects come from the given
+    extract rows (INSZ, reference-person flag) and enrolled children: one period of a timeline."""
+    dates = ReferenceDates(day, day, day, day, day)
+    return expectations(pop, dates, residents, enrolled, schemes=(scheme_id,))[scheme_id]
+
+
 def expectations(
     pop: LatentPopulation,
     dates: ReferenceDates,
     residents: Iterable[tuple[str, bool]],
     enrolled: Iterable[str],
+    schemes: Iterable[str] = SCHEME_IDS,
 ) -> dict[str, list[Expectation]]:
     """Every scheme's expected decisions for the subjects its DAG selects from the city files.
 
@@ -403,16 +419,19 @@ def expectations(
     row flagged reference person; onderwijskorting: every enrolled child; LEZ: every resident row whose person
     has a parking card delivered by D (valid or not).
     """
-    out: dict[str, list[Expectation]] = {s: [] for s in SCHEME_IDS}
+    wanted = set(schemes)
+    out: dict[str, list[Expectation]] = {s: [] for s in SCHEME_IDS if s in wanted}
     for insz, is_reference in residents:
-        out[UITPAS].append(expect_uitpas(pop, insz, dates.uitpas))
-        if is_reference:
+        if UITPAS in wanted:
+            out[UITPAS].append(expect_uitpas(pop, insz, dates.uitpas))
+        if is_reference and IVAGO in wanted:
             out[IVAGO].append(expect_ivago(pop, insz, dates.ivago))
-        if _has_parking_card(pop.persons[insz], dates.lez):
+        if LEZ in wanted and _has_parking_card(pop.persons[insz], dates.lez):
             out[LEZ].append(expect_lez(pop, insz, dates.lez))
-    seen: list[str] = []
-    for insz in enrolled:
-        if insz not in seen:
-            seen.append(insz)
-            out[ONDERWIJS].append(expect_onderwijskorting(pop, insz, dates.onderwijskorting))
+    if ONDERWIJS in wanted:
+        seen: set[str] = set()
+        for insz in enrolled:
+            if insz not in seen:
+                seen.add(insz)
+                out[ONDERWIJS].append(expect_onderwijskorting(pop, insz, dates.onderwijskorting))
     return out

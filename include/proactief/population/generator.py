@@ -47,9 +47,10 @@ import random
 import shutil
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,8 @@ class _Group:
 
 
 class _Generator:
-    def __init__(self, seed: int, as_of: date, block: int = 0, blocks: int = 1) -> None:
+    def __init__(self, seed: int, as_of: date, block: int = 0, blocks: int = 1,
+                 history_from: date | None = None) -> None:
         self.rng = random.Random(f"proactief-population:{seed}:{block}")
         self.block, self.blocks = block, blocks
         self.id_base = block * _IDS_PER_BLOCK
@@ -178,7 +180,10 @@ class _Generator:
         self.as_of_ord = as_of.toordinal()
         self.dates = reference_dates(as_of)
         earliest = min(self.dates.ivago, self.dates.onderwijskorting, self.dates.uitpas)
-        self.window = (earliest - timedelta(days=183), as_of)
+        self.timeline = history_from is not None
+        """A timeline population: events spread over [history_from, as_of], statutes change per quarter,
+        vehicles are sold and registered, tax assessments arrive on a day (see :func:`generate`)."""
+        self.window = (history_from, as_of) if history_from is not None else (earliest - timedelta(days=183), as_of)
         self.stable_before = self.window[0] - _ONE
         self.lag_start = as_of - timedelta(days=_EXTRACT_LAG_DAYS - 1)
         self.income_years = (self.dates.onderwijskorting.year - 2, self.dates.onderwijskorting.year - 1)
@@ -609,9 +614,16 @@ class _Generator:
                 shrink = rng.uniform(0.9, 1.0) if year == self.income_years[0] else 1.0
                 self.articles += 1
                 article = f"{700_000_000 + self.id_base + self.articles:09d}"
+                arrives = None
+                if self.timeline:  # FOD Financiën assesses an income year between May and December after it
+                    arrives = self.day_between(date(year + 1, 5, 1), date(year + 1, 12, 31))
+                    if arrives <= self.window[0]:
+                        arrives = None
+                    else:
+                        self.hard["tax_assessment_arrives_in_period"] += 1
                 assessment = Assessment(year, article, titular.insz, int(a * shrink),
                                         partner.insz if partner is not None else None,
-                                        int(b * shrink) if b is not None else None)
+                                        int(b * shrink) if b is not None else None, arrives)
                 titular.assessments.append(assessment)
                 if partner is not None:
                     partner.assessments.append(assessment)
@@ -620,6 +632,8 @@ class _Generator:
         """Periods of a statute: usually long-running; some start or end inside the window, a few have a gap."""
         rng = self.rng
         earliest = max(date(2008, 1, 1), date(holder.birth.year + 1, 1, 1))
+        if self.timeline:
+            return self.quarterly_statute_span(earliest, start_share, end_share)
         if rng.random() < start_share:
             begin = self.event_day()
             self.hard["statute_starts_in_period"] += 1
@@ -634,6 +648,38 @@ class _Generator:
             gap_end = gap_start + timedelta(days=rng.randint(30, 150))
             self.hard["statute_with_gap"] += 1
             return [Span(begin, gap_start - _ONE), Span(gap_end + _ONE)]
+        return [Span(begin)]
+
+    def quarter_start(self, after: date) -> date | None:
+        """A random first day of a quarter in (``after``, as_of], or None: KSZ lists change per quarter."""
+        lo = max(after + _ONE, self.window[0])
+        firsts = [date(y, m, 1) for y in range(lo.year, self.as_of.year + 1) for m in (1, 4, 7, 10)
+                  if lo <= date(y, m, 1) <= self.as_of]
+        return self.rng.choice(firsts) if firsts else None
+
+    def quarterly_statute_span(self, earliest: date, start_share: float, end_share: float) -> list[Span]:
+        """A timeline's statute: it starts and ends on quarter boundaries inside the window (KSZ's quarterly
+        lists), a gap is one or two quarters long."""
+        rng = self.rng
+        begin = None
+        if rng.random() < start_share:
+            begin = self.quarter_start(self.window[0] - _ONE)
+            if begin is not None:
+                self.hard["statute_starts_in_period"] += 1
+        if begin is None:
+            begin = self.day_between(earliest, self.window[0] - _ONE)
+        if rng.random() < end_share:
+            nxt = self.quarter_start(begin)
+            if nxt is not None:
+                self.hard["statute_ends_in_period"] += 1
+                return [Span(begin, nxt - _ONE)]
+        if rng.random() < 0.04 and begin < self.window[0]:
+            gap = self.quarter_start(begin)
+            if gap is not None:
+                months = gap.year * 12 + gap.month - 1 + 3 * rng.randint(1, 2)
+                back = date(months // 12, months % 12 + 1, 1)
+                self.hard["statute_with_gap"] += 1
+                return [Span(begin, gap - _ONE), Span(back)]
         return [Span(begin)]
 
     def statutes(self, group: _Group, pop: LatentPopulation) -> None:
@@ -678,7 +724,10 @@ class _Generator:
                 self.hard["vt_holder_not_reference_person"] += 1
             if leefloon:  # leefloon brings VT with it, for as long as it runs (and often longer)
                 first_leefloon = min(s.begin for p in leefloon for s in p.statutes["LIVING_WAGES_PCSA_HELP"])
-                spans = [Span(min(first_leefloon, self.day_between(date(2008, 1, 1), first_leefloon)))]
+                vt_begin = min(first_leefloon, self.day_between(date(2008, 1, 1), first_leefloon))
+                if self.timeline and vt_begin >= self.window[0]:
+                    vt_begin = first_leefloon  # inside the window only on a quarter's list
+                spans = [Span(vt_begin)]
             else:
                 spans = self.statute_span(holder)
             for s in spans:
@@ -723,6 +772,8 @@ class _Generator:
             if "BIM_BVT" in person.statutes or rng.random() >= 0.6:
                 continue
             begin = day + timedelta(days=rng.randint(15, 200))
+            if self.timeline:  # the next quarter's list
+                begin = date(begin.year + (begin.month + 2) // 12, (begin.month + 2) // 3 * 3 % 12 + 1, 1)
             if begin <= self.as_of:
                 person.add_statute("BIM_BVT", Span(begin))
                 group.vt_holders.append((person, True))
@@ -842,7 +893,23 @@ class _Generator:
                 status = "CAN"
             if status != "REG":
                 self.hard["vehicle_not_registered"] += 1
-            p.vehicles.append(self.vehicle(p, status))
+            v = self.vehicle(p, status)
+            if self.timeline and status == "REG":
+                v = self.vehicle_history(v)
+            p.vehicles.append(v)
+
+    def vehicle_history(self, v: Vehicle) -> Vehicle:
+        """A timeline's vehicle: some are registered during the window, some sold (cancelled) during it."""
+        rng = self.rng
+        if rng.random() < 0.08:
+            v = replace(v, first_registration=self.day_between(self.window[0], self.as_of - timedelta(days=7)))
+            self.hard["vehicle_registered_in_period"] += 1
+        if rng.random() < 0.08:
+            sold = self.day_between(max(v.first_registration + timedelta(days=7), self.window[0]), self.as_of)
+            if sold > v.first_registration:
+                v = replace(v, cancelled=sold)
+                self.hard["vehicle_sold_in_period"] += 1
+        return v
 
     def lez_cases(self, group: _Group, pop: LatentPopulation) -> None:
         """Count (and occasionally make) the LEZ shapes: own car, household car, no car, unregistered car."""
@@ -927,41 +994,52 @@ class _Generator:
             p.email = f"{local}.{self.id_base + self.emails}@example.org"
 
     # -- the city's extract ---------------------------------------------------------------------------------
-    def resident_rows(self, group: _Group, pop: LatentPopulation) -> list[tuple[LatentPerson, list[str]]]:
-        """The group's rows in the city's extract (which lags: recent deaths and departures still listed)."""
-        rows = []
-        for p in group.persons:
-            if p.bis:
-                c = p.contact
-                if c is not None and c.nis_code == places.GHENT_NIS:
-                    rows.append((p, [p.insz, "", "false", "", "contact", c.postcode, c.nis_code, "", p.email or "",
-                                     c.line()]))
+    def resident_rows(self, group: _Group, pop: LatentPopulation,
+                      on: date | None = None) -> list[tuple[LatentPerson, list[str]]]:
+        """The group's rows in the city's extract of ``on`` (default as_of; which lags: recent deaths and
+        departures still listed). Hard cases are counted for the as_of extract only."""
+        return extract_rows(group.persons, pop, on or self.as_of, self.hard if on is None else None)
+
+
+def extract_rows(persons: list[LatentPerson], pop: LatentPopulation, on: date,
+                 hard: Counter[str] | None = None) -> list[tuple[LatentPerson, list[str]]]:
+    """The rows of ``persons`` in the city's register extract of day ``on`` (the lag rules of residents.csv)."""
+    lag_start = on - timedelta(days=_EXTRACT_LAG_DAYS - 1)
+    rows = []
+    for p in persons:
+        if p.birth > on:
+            continue
+        if p.bis:
+            c = p.contact
+            if c is not None and c.nis_code == places.GHENT_NIS:
+                rows.append((p, [p.insz, "", "false", "", "contact", c.postcode, c.nis_code, "", p.email or "",
+                                 c.line()]))
+            continue
+        if p.death is not None and p.death <= on:
+            if p.death < lag_start:
                 continue
-            if p.death is not None and p.death <= self.as_of:
-                if p.death < self.lag_start:
-                    continue
-                day, res, stale = p.death, _residence_on(p, p.death), "stale_extract_deceased"
-            else:
-                day, res, stale = self.as_of, _residence_on(p, self.as_of), ""
-                if res is None or res.address.nis_code != places.GHENT_NIS:
-                    left = [r for r in p.residences if r.address.nis_code == places.GHENT_NIS
-                            and r.span.end is not None and self.lag_start - _ONE <= r.span.end < self.as_of]
-                    if not left:
-                        continue
-                    res = max(left, key=lambda r: r.span.begin)
-                    day, stale = res.span.end or self.as_of, "stale_extract_moved_out"
+            day, res, stale = p.death, _residence_on(p, p.death), "stale_extract_deceased"
+        else:
+            day, res, stale = on, _residence_on(p, on), ""
             if res is None or res.address.nis_code != places.GHENT_NIS:
-                continue
-            m = membership_on(pop, p.insz, day - _ONE if stale == "stale_extract_deceased" else day) or \
-                membership_on(pop, p.insz, day)
-            if m is None:
-                continue
-            if stale:
-                self.hard[stale] += 1
-            a = res.address
-            rows.append((p, [p.insz, m.household_id, "true" if m.position == "01" else "false", m.position, "main",
-                             a.postcode, a.nis_code, res.span.begin.isoformat(), p.email or "", a.line()]))
-        return rows
+                left = [r for r in p.residences if r.address.nis_code == places.GHENT_NIS
+                        and r.span.end is not None and lag_start - _ONE <= r.span.end < on]
+                if not left:
+                    continue
+                res = max(left, key=lambda r: r.span.begin)
+                day, stale = res.span.end or on, "stale_extract_moved_out"
+        if res is None or res.address.nis_code != places.GHENT_NIS:
+            continue
+        m = membership_on(pop, p.insz, day - _ONE if stale == "stale_extract_deceased" else day) or \
+            membership_on(pop, p.insz, day)
+        if m is None:
+            continue
+        if stale and hard is not None:
+            hard[stale] += 1
+        a = res.address
+        rows.append((p, [p.insz, m.household_id, "true" if m.position == "01" else "false", m.position, "main",
+                         a.postcode, a.nis_code, res.span.begin.isoformat(), p.email or "", a.line()]))
+    return rows
 
 
 def _residence_on(p: LatentPerson, day: date) -> Residence | None:
@@ -1022,15 +1100,23 @@ def _ascii(text: str) -> str:
 
 
 def generate(size: int = 270_000, seed: int = 0, *, out: Path | str, as_of: date | None = None,
-             workers: int | None = None) -> GenerationSummary:
+             workers: int | None = None, history_from: date | None = None) -> GenerationSummary:
     """Write a synthetic Ghent of ``size`` persons into ``out`` (created if needed); same inputs, same bytes.
 
     The population is made in blocks of 10,000 persons, each from its own seeded random stream, written to part
     files and concatenated in block order, so ``workers`` (default: up to 2 processes) never changes the result.
+
+    ``history_from`` makes the population a timeline over [history_from, as_of]: moves, deaths, births, splits
+    and joins spread over that window, statutes that start and end on quarter boundaries, vehicles registered
+    and sold (``cancelled``), tax assessments that arrive on a day (``available_from``). The city's files and
+    ``expected/`` are still those of ``as_of``; :func:`proactief.population.timeline.build_timeline` gives the
+    extract and the expected decisions of any day. Without it, the output is exactly as before.
     """
     if not 1 <= size <= MAX_SIZE:
         raise ValueError(f"size must be between 1 and {MAX_SIZE}")
     as_of = as_of or DEFAULT_AS_OF
+    if history_from is not None and not history_from < as_of:
+        raise ValueError("history_from must lie before as_of")
     out = Path(out)
     parts = out / ".parts"
     if parts.exists():
@@ -1038,7 +1124,8 @@ def generate(size: int = 270_000, seed: int = 0, *, out: Path | str, as_of: date
     parts.mkdir(parents=True)
     (out / "expected").mkdir(exist_ok=True)
     n_blocks = -(-size // _BLOCK)
-    tasks = [_Task(seed, as_of, b, n_blocks, min(_BLOCK, size - b * _BLOCK), str(parts)) for b in range(n_blocks)]
+    tasks = [_Task(seed, as_of, b, n_blocks, min(_BLOCK, size - b * _BLOCK), str(parts), history_from)
+             for b in range(n_blocks)]
     workers = min(workers or min(2, os.cpu_count() or 1), n_blocks)
     if workers <= 1:
         results = [_run_block(t) for t in tasks]
@@ -1088,6 +1175,7 @@ class _Task:
     blocks: int
     size: int
     parts: str
+    history_from: date | None = None
 
 
 @dataclass(slots=True)
@@ -1099,7 +1187,7 @@ class _BlockResult:
 
 def _run_block(task: _Task) -> _BlockResult:
     """Generate one block of persons into ``parts/<block>/`` (no headers); return its counts."""
-    gen = _Generator(task.seed, task.as_of, task.block, task.blocks)
+    gen = _Generator(task.seed, task.as_of, task.block, task.blocks, task.history_from)
     dates = gen.dates
     folder = Path(task.parts) / str(task.block)
     folder.mkdir()
@@ -1117,10 +1205,8 @@ def _run_block(task: _Task) -> _BlockResult:
         expected_writers = {s: csv.writer(part(f"expected/{s}.csv"), lineterminator="\n") for s in SCHEME_IDS}
         produced = 0
         write = store.write
-        while produced < task.size:
-            group = gen.group() if task.size - produced >= _MAX_GROUP else gen.single_group()
+        for group, pop in _block_groups(gen, task.size):
             produced += len(group.persons)
-            pop = gen.finish(group)
             for p in group.persons:
                 write(dumps(store_record(p, pop)))
                 write("\n")
@@ -1149,6 +1235,15 @@ def _run_block(task: _Task) -> _BlockResult:
     counts.update({"households": gen.households, "vehicles": gen.vehicles, "social_cards": gen.cards,
                    "tax_assessments": gen.articles, "below_poverty_line_persons": gen.poor_persons})
     return _BlockResult(counts, gen.hard, expected_counts)
+
+
+def _block_groups(gen: _Generator, size: int) -> Iterator[tuple[_Group, LatentPopulation]]:
+    """The groups of one block, in order, each with its finished latent facts (exactly ``size`` persons)."""
+    produced = 0
+    while produced < size:
+        group = gen.group() if size - produced >= _MAX_GROUP else gen.single_group()
+        produced += len(group.persons)
+        yield group, gen.finish(group)
 
 
 def _count(counter: Counter[str], items: list[Expectation]) -> None:

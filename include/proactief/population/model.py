@@ -114,6 +114,8 @@ class Assessment:
     a7555: int
     partner: str | None = None
     b7555: int | None = None
+    available_from: date | None = None
+    """The day FOD Financiën has this assessment (timeline populations); None = long since there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,13 @@ class Vehicle:
     fuel: str
     euro_norm: str
     first_registration: date
+    cancelled: date | None = None
+    """The day the registration was cancelled (sold, scrapped): ``CAN`` from then on (timeline populations)."""
+
+    def registered_on(self, day: date) -> bool:
+        """``REG`` on ``day``: registered by then and not yet cancelled."""
+        return self.status == "REG" and self.first_registration <= day and (
+            self.cancelled is None or day < self.cancelled)
 
 
 @dataclass(frozen=True, slots=True)

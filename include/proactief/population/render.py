@@ -84,8 +84,12 @@ def store_record(p: LatentPerson, pop: LatentPopulation) -> dict[str, Any]:
             items = [{"code": "A7555", "value": a.a7555}]
             if a.b7555 is not None:
                 items.append({"code": "B7555", "value": a.b7555})
-            tax.append({"income_year": a.income_year, "fiscal_status": "A" if a.titular == p.insz else "B",
-                        "article_number": a.article, "items": items})
+            entry: dict[str, Any] = {"income_year": a.income_year,
+                                     "fiscal_status": "A" if a.titular == p.insz else "B",
+                                     "article_number": a.article, "items": items}
+            if a.available_from is not None:
+                entry["available_from"] = a.available_from.isoformat()
+            tax.append(entry)
         out["tax"] = tax
     if p.leefloon:
         years: dict[str, list[dict[str, str]]] = {}
@@ -97,7 +101,8 @@ def store_record(p: LatentPerson, pop: LatentPopulation) -> dict[str, Any]:
             {"plate": v.plate, "status": v.status, "titular_insz": v.titular, "vin": v.vin, "make": v.make,
              "model": v.model, "category": v.category, "fuel": v.fuel,
              **({"euro_norm": v.euro_norm} if v.euro_norm else {}),
-             "first_registration": v.first_registration.isoformat()}
+             "first_registration": v.first_registration.isoformat(),
+             **({"cancelled": v.cancelled.isoformat()} if v.cancelled else {})}
             for v in p.vehicles
         ]
     return out
