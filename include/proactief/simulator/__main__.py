@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from proactief.simulator.config import FAULT_CODES, SimulatorConfig, parse_fault_insz, parse_fault_rate
+from proactief.simulator.config import FAULT_CODES, SimulatorConfig, parse_clock, parse_fault_insz, parse_fault_rate
 from proactief.simulator.server import serve
 
 
@@ -44,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
                    help="answer person services without a repertorium inscription (no 40003)")
     p.add_argument("--validate-responses", action="store_true",
                    help="check every synthesised answer against its response XSD (slower; for tests)")
+    p.add_argument("--clock", type=_arg(parse_clock), default=None, metavar="YYYY-MM-DD",
+                   help="the simulated day (default: the real date); movable with POST /_sim/clock")
     return p
 
 
@@ -75,6 +77,7 @@ def _config(a: argparse.Namespace) -> SimulatorConfig:
         population=a.population,
         repertorium_check=not a.no_repertorium_check,
         validate_responses=a.validate_responses,
+        clock=a.clock,
     )
 
 

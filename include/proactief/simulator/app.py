@@ -6,7 +6,8 @@ Routes:
 - ``GET /v1/...``: the REST mocks (see ``rest``).
 - ``/_sim/...``: JSON admin API for tests and benchmarks:
   ``GET health``, ``GET state``, ``POST reset``, ``GET|PUT faults``, ``POST repertorium`` (bulk inscription),
-  ``POST mutations`` (queue notifications), ``POST population`` (change a person, which queues a mutation).
+  ``POST mutations`` (queue notifications), ``POST population`` (change a person, which queues a mutation),
+  ``GET|POST clock`` (the simulated day: ``{"date": "YYYY-MM-DD"}``, ``{"date": null}`` = the real date).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -39,7 +41,7 @@ class SimulatorApp:
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
-        self.rest = RestMocks(rest_root(), sim.store)
+        self.rest = RestMocks(rest_root(), sim.store, lambda: sim.clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -98,6 +100,13 @@ class SimulatorApp:
         except ValueError:
             return 400, {"error": "body is not JSON"}
         try:
+            if what == "clock":
+                if method in ("PUT", "POST"):
+                    if "date" not in data:
+                        return 400, {"error": 'expected {"date": "YYYY-MM-DD"} or {"date": null}'}
+                    day = data["date"]
+                    sim.set_clock(date.fromisoformat(day) if day is not None else None)
+                return 200, {"date": sim.today().isoformat(), "fixed": sim.clock is not None}
             if what == "health":
                 return 200, sim.health()
             if what == "state":

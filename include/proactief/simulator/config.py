@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from proactief.simulator.population import PopulationStore
 
-__all__ = ["SimulatorConfig", "FAULT_CODES", "parse_fault_rate", "parse_fault_insz"]
+__all__ = ["SimulatorConfig", "FAULT_CODES", "parse_fault_rate", "parse_fault_insz", "parse_clock"]
 
 FAULT_CODES = ("99996", "60006", "timeout", "http500", "malformed", "20002")
 """Injectable faults: MAGDA 99996 (busy, level 2), 60006 (no answer from the source, level 3), a hanging
@@ -52,6 +53,9 @@ class SimulatorConfig:
     """Validate every synthesised answer against its response XSD before sending (tests, debugging)."""
     mutation_batch_size: int = 100
     """How many persons one GeefPersoonMutatiesNotificaties answer carries at most."""
+    clock: date | None = None
+    """The simulated day (None = the real ``date.today()``): every answer's ``Tijdstip/Datum``, and the register
+    answers as it stood on that day (facts dated later are not known yet). Movable at run time (``/_sim/clock``)."""
 
     def __post_init__(self) -> None:
         self.testcases_dirs = tuple(self.testcases_dirs)
@@ -87,3 +91,11 @@ def parse_fault_insz(text: str) -> tuple[str, str]:
     if len(insz) != 11 or not insz.isdigit() or code not in FAULT_CODES:
         raise ValueError(f"expected INSZ=CODE with CODE among {', '.join(FAULT_CODES)}, got {text!r}")
     return insz, code
+
+
+def parse_clock(text: str) -> date:
+    """``2026-03-01`` -> date(2026, 3, 1) (the ``--clock`` flag)."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None

@@ -34,6 +34,7 @@ from proactief.simulator.faults import FaultInjector
 from proactief.simulator.population import InMemoryPopulationStore, Person, PopulationStore
 from proactief.simulator.state import Inschrijving, LezEntry, LezRegister, MutationQueues, Repertorium
 from proactief.simulator.statutes import StatuteFact, facts_from_store, queries_from, render_v2, render_v3
+from proactief.simulator.timeline import as_of, statutes_as_of
 from proactief.simulator.wire import (
     REQUEST_PARSER,
     SOAP_NS,
@@ -117,6 +118,8 @@ class Simulator:
             timeout_seconds=config.timeout_seconds,
         )
         self.allowed = config.allowed_afnemers
+        self.clock: date | None = config.clock
+        """The simulated day; None = the real date (and the whole store is known, as before there was a clock)."""
         self.repertorium = Repertorium()
         self.mutations = MutationQueues()
         self.lez = LezRegister()
@@ -166,6 +169,27 @@ class Simulator:
         cache[spec.key] = schema
         return schema
 
+    def today(self) -> date:
+        """The day the platform lives on: the clock, else the real date."""
+        return self.clock or date.today()
+
+    def set_clock(self, day: date | None) -> None:
+        """Move the simulated day (None = back to the real date). State (repertorium, queues) is kept."""
+        self.clock = day
+
+    def now(self) -> datetime:
+        """The simulated moment: the clock's day at the real time of day (Tijdstip, LEZ stamps)."""
+        now = datetime.now()
+        return now if self.clock is None else datetime.combine(self.clock, now.time())
+
+    def person(self, insz: str) -> Person | None:
+        """The store's person as the register knows them on the clock day (None: not in the store, or not
+        yet born then)."""
+        if self.store is None:
+            return None
+        p = self.store.get(insz)
+        return as_of(p, self.clock) if p is not None else None
+
     def reset(self) -> None:
         self.repertorium = Repertorium()
         self.mutations = MutationQueues()
@@ -195,7 +219,7 @@ class Simulator:
 
     def push_mutation(self, insz: str, kind: str = "WIJZIGING") -> int:
         """Queue a notification about ``insz`` for every afnemer that registered it; returns how many."""
-        return self.mutations.push(insz, self.repertorium.afnemers_of(insz), kind)
+        return self.mutations.push(insz, self.repertorium.afnemers_of(insz), kind, self.today())
 
     def upsert_person(self, person: Person) -> int:
         """Change the population (the store) and notify the afnemers that registered the person."""
@@ -206,7 +230,7 @@ class Simulator:
 
     def register(self, afnemer: str, inszs: list[str], hoedanigheid: str = "", begin: date | None = None) -> int:
         """Bulk inscription without SOAP (benchmarks and test setup)."""
-        ins = Inschrijving(afnemer, hoedanigheid, begin or date.today())
+        ins = Inschrijving(afnemer, hoedanigheid, begin or self.today())
         return sum(1 for i in inszs if self.repertorium.register(i, ins))
 
     # ---------------------------------------------------------------------------------------------- entry
@@ -257,7 +281,7 @@ class Simulator:
 
         self.stats[spec.key] += 1
         caller = self._caller(req, spec)
-        datum, tijd = now_parts()
+        datum, tijd = now_parts(self.now())
         subject = self._subject(req, spec)
         delay = self.faults.latency_ms / 1000.0
         truncate = False
@@ -349,7 +373,7 @@ class Simulator:
         """20002 for a malformed INSZ, 40003 when not registered; None when the call may proceed."""
         if not insz or not is_valid_insz(insz):
             return self._level3(spec, caller, [U_BAD_INSZ], datum, tijd)
-        if self.config.repertorium_check and not self.repertorium.is_registered(insz, caller.afnemer, date.today()):
+        if self.config.repertorium_check and not self.repertorium.is_registered(insz, caller.afnemer, self.today()):
             return self._level3(spec, caller, [U_NOT_REGISTERED], datum, tijd)
         return None
 
@@ -359,12 +383,17 @@ class Simulator:
         ans = self.canned.key(folder, key, extra_only=True)
         if ans is not None:
             return ans, None
-        if self.store is not None:
-            p = self.store.get(key)
+        if self.store is not None and key in self.store:
+            p = self.person(key)
             if p is not None:
                 return None, p
+            return None, None  # in the store, not yet born on the clock day: unknown to the register (30001)
         ans = self.canned.key(folder, key, shipped_only=True) or self.canned.fallback(folder)
         return ans, None
+
+    def _view(self) -> render.PersonLookup:
+        """Other persons (household members) as the register knows them on the clock day."""
+        return self.person
 
     # ------------------------------------------------------------------------------------ person services
     def _person_service(
@@ -387,14 +416,14 @@ class Simulator:
         tijd: str, _h: str | None,
     ) -> tuple[str, bool]:
         return self._person_service(spec, req, caller, insz, datum, tijd,
-                                    lambda p: (render.persoon_inhoud(p, self.store), []))
+                                    lambda p: (render.persoon_inhoud(p, self._view(), self.today()), []))
 
     def _geef_gezinssamenstelling(
         self, spec: ServiceSpec, req: etree._Element, caller: Caller, insz: str | None, datum: str,
         tijd: str, _h: str | None,
     ) -> tuple[str, bool]:
         return self._person_service(spec, req, caller, insz, datum, tijd,
-                                    lambda p: render.gezin_antwoord(p, self.store))
+                                    lambda p: render.gezin_antwoord(p, self._view(), self.today()))
 
     def _geef_dossier_handicap(
         self, spec: ServiceSpec, req: etree._Element, caller: Caller, insz: str | None, datum: str,
@@ -407,14 +436,16 @@ class Simulator:
             except ValueError:
                 ref = None
             break
-        return self._person_service(spec, req, caller, insz, datum, tijd, lambda p: render.handicap_inhoud(p, ref))
+        return self._person_service(spec, req, caller, insz, datum, tijd,
+                                    lambda p: render.handicap_inhoud(p, ref, self.today()))
 
     def _geef_aanslagbiljet_personenbelasting(
         self, spec: ServiceSpec, req: etree._Element, caller: Caller, insz: str | None, datum: str,
         tijd: str, _h: str | None,
     ) -> tuple[str, bool]:
         crit = req.find("Verzoek/Vragen/Vraag/Inhoud/Criteria")
-        return self._person_service(spec, req, caller, insz, datum, tijd, lambda p: render.aanslag_inhoud(p, crit))
+        return self._person_service(spec, req, caller, insz, datum, tijd,
+                                    lambda p: render.aanslag_inhoud(p, crit, self.today()))
 
     def _geef_leefloonbedragen(
         self, spec: ServiceSpec, req: etree._Element, caller: Caller, insz: str | None, datum: str,
@@ -422,7 +453,7 @@ class Simulator:
     ) -> tuple[str, bool]:
         crit = req.find("Verzoek/Vragen/Vraag/Inhoud/Criteria")
         return self._person_service(spec, req, caller, insz, datum, tijd,
-                                    lambda p: (render.leefloon_inhoud(p, crit), []))
+                                    lambda p: (render.leefloon_inhoud(p, crit, self.today()), []))
 
     def _facts(self, spec: ServiceSpec, insz: str) -> tuple[dict[str, StatuteFact] | None, CannedAnswer | None]:
         """Statute facts of a person (store or canned); or a canned answer to pass on (an error case)."""
@@ -431,6 +462,8 @@ class Simulator:
         if ans is None and self.store is not None:
             statutes = self.store.statutes(insz)
             if statutes is not None:
+                if self.clock is not None:
+                    statutes = statutes_as_of(statutes, self.clock)
                 return facts_from_store(statutes), None
         if ans is None:
             ans = self.canned.key(folder, insz, shipped_only=True) or self.canned.fallback(folder)
@@ -468,7 +501,7 @@ class Simulator:
         crit = req.find("Verzoek/Vragen/Vraag/Inhoud/Criteria")
         queries = queries_from(crit, v3=False)
         check = self.config.repertorium_check
-        today = date.today()
+        today = self.today()
         per_insz = self.faults.per_insz
         registered = self.repertorium.is_registered
         persons: list[str] = []
@@ -520,7 +553,7 @@ class Simulator:
             if ans is not None:
                 return self._canned(spec, ans, caller, datum, tijd), False
         afnemer = (ins.findtext("Identificatie") or "").strip()
-        begin = _iso(ins.findtext("Periode/Begin")) or date.today()
+        begin = _iso(ins.findtext("Periode/Begin")) or self.today()
         inschrijving = Inschrijving(afnemer, (ins.findtext("Hoedanigheid") or "").strip(), begin,
                                     _iso(ins.findtext("Periode/Einde")))
         existed = [k for k in keys if not self.repertorium.register(k, inschrijving)]
@@ -575,7 +608,7 @@ class Simulator:
     ) -> tuple[str, bool]:
         lez = req.find("Verzoek/Vragen/Vraag/Inhoud/LEZGegevens")
         plate, country, bron = _lez_key(lez)
-        added = datetime.now().replace(microsecond=0)
+        added = self.now().replace(microsecond=0)
         referte = caller.vraag_referte
         for el in lez:
             tag = etree.QName(el).localname if isinstance(el.tag, str) else ""

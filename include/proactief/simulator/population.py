@@ -21,13 +21,20 @@ canned MAGDA-Mock cases otherwise). A later population generator writes the stor
      "social_cards": [{"category": "PARKINGCARD", "delivery_date": "2020-02-02", "end_date": "2030-02-02",
                        "card_number": "1122334455"}],                        // or REDUCTIONCARD
      "tax": [{"income_year": 2024, "fiscal_status": "A", "article_number": "727270607",
+              "available_from": "2025-06-30",    // optional: the day FOD Fin has it (45008 before)
               "items": [{"code": "A7555", "value": 1677545}]}],              // value in cent, as FOD Fin
      "leefloon": [{"year": 2024, "payments": [{"month": "2024-01", "amount": "842.12"}]}],
      "vehicles": [{"plate": "1ABC123", "status": "REG", "titular_insz": "84640438954", "vin": "...",
                    "make": "ALFA ROMEO", "model": "MiTo", "category": "M1", "fuel": "30",
-                   "euro_norm": "6", "first_registration": "2019-03-12"}]}
+                   "euro_norm": "6", "first_registration": "2019-03-12",
+                   "cancelled": "2026-05-04"}]}   // optional: status CAN from that day on
 
 (The ``//`` comments are for this docstring only; the file is plain JSON per line.)
+
+The file is a timeline: every fact carries its dates. With a simulator clock the register answers as it stood
+on that day (``proactief.simulator.timeline``): facts that begin later are not known yet, ends after the clock
+are open, a death after it is not known, a vehicle is ``CAN`` from its ``cancelled`` day, a tax assessment
+exists from its ``available_from`` day.
 
 Loading is lazy to stay lean with 270,000 persons: the file is memory-mapped, one pass records where each
 person's line starts (and which plates appear on it), and a line is parsed into dataclasses only when that
@@ -151,6 +158,8 @@ class TaxAssessment:
     items: tuple[TaxItem, ...] = ()
     fiscal_status: str = "A"
     article_number: str | None = None
+    available_from: date | None = None
+    """The day FOD Financiën has this assessment (before it the income year is answered 45008); None = always."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +192,8 @@ class Vehicle:
     fuel: str | None = None
     euro_norm: str | None = None
     first_registration: date | None = None
+    cancelled: date | None = None
+    """The day the registration was cancelled (sold, scrapped): ``CAN`` from then on; None = never."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +295,7 @@ def _vehicle(v: dict[str, Any], owner: str) -> Vehicle:
         fuel=v.get("fuel"),
         euro_norm=v.get("euro_norm"),
         first_registration=_d(v.get("first_registration")),
+        cancelled=_d(v.get("cancelled")),
     )
 
 
@@ -319,6 +331,7 @@ def person_from_json(obj: dict[str, Any]) -> Person:
                 tuple(TaxItem(i["code"], int(i["value"])) for i in t.get("items") or ()),
                 t.get("fiscal_status", "A"),
                 t.get("article_number"),
+                _d(t.get("available_from")),
             )
             for t in obj.get("tax") or ()
         ),
@@ -373,6 +386,7 @@ def person_to_json(p: Person) -> dict[str, Any]:
     if p.tax_assessments:
         out["tax"] = [{"income_year": t.income_year, "fiscal_status": t.fiscal_status,
                        "article_number": t.article_number,
+                       **({"available_from": t.available_from.isoformat()} if t.available_from else {}),
                        "items": [{"code": i.code, "value": i.value} for i in t.items]} for t in p.tax_assessments]
     if p.leefloon:
         out["leefloon"] = [{"year": y.year, "payments": [{"month": q.month, "amount": str(q.amount)}
@@ -381,7 +395,8 @@ def person_to_json(p: Person) -> dict[str, Any]:
         out["vehicles"] = [
             {k: v for k, v in {"plate": x.plate, "status": x.status, "titular_insz": x.titular_insz, "vin": x.vin,
                                "make": x.make, "model": x.model, "category": x.category, "fuel": x.fuel,
-                               "euro_norm": x.euro_norm, "first_registration": _iso(x.first_registration)}.items()
+                               "euro_norm": x.euro_norm, "first_registration": _iso(x.first_registration),
+                               "cancelled": _iso(x.cancelled)}.items()
              if v is not None}
             for x in p.vehicles
         ]

@@ -7,15 +7,16 @@ filled with the person's data; ``tests/simulator`` validates each against its re
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
 from lxml import etree
 
-from proactief.simulator.population import Address, Person, PopulationStore
+from proactief.simulator.population import Address, Person
 from proactief.simulator.wire import U_NO_DATA, U_NO_INCOME_YEAR, Uitzondering, attr, esc
 
-__all__ = ["persoon_inhoud", "gezin_antwoord", "gezin_inhoud", "in_bis_register", "handicap_inhoud",
+__all__ = ["PersonLookup", "persoon_inhoud", "gezin_antwoord", "gezin_inhoud", "in_bis_register", "handicap_inhoud",
            "aanslag_inhoud", "leefloon_inhoud"]
 
 _GENDER = {"M": ("1", "Mannelijk"), "F": ("2", "Vrouwelijk"), "V": ("2", "Vrouwelijk")}
@@ -25,6 +26,9 @@ _POSITION = {"01": "Referentiepersoon", "02": "Echtgeno(o)t(e)", "03": "Zoon/doc
              "13": "Neef/nicht", "14": "Oom/tante", "15": "Andere verwant", "16": "Niet-verwant"}
 _COUNTRY = {"150": ("BEL", "BELGIE")}
 OCMW_GENT_KBO = "0212189676"
+
+PersonLookup = Callable[[str], Person | None]
+"""How a renderer finds another person (a household member): as the register knows them on the clock day."""
 
 
 def _naam(p: Person) -> str:
@@ -87,7 +91,7 @@ def _geboorte(p: Person) -> str:
 _NATIONALITY = {"150": "Belg"}
 
 
-def persoon_inhoud(p: Person, store: PopulationStore) -> str:
+def persoon_inhoud(p: Person, lookup: PersonLookup, today: date) -> str:
     """GeefPersoon-02.02 ``Inhoud``: identity, register, birth/death, residence, contact address, household."""
     parts = [f'<Persoon Bron="RR"><INSZ>{p.insz}</INSZ>', _naam(p), _geslacht(p), _register(p)]
     if p.nationality:
@@ -112,12 +116,11 @@ def persoon_inhoud(p: Person, store: PopulationStore) -> str:
     # ended are left out, as the Rijksregister does. As in MAGDA (MAGDA-Mock 10712995476 vs 84640438954), only the
     # reference person's own answer lists the Gezinsleden; a member's answer names its Referentiepersoon, with
     # the member's own position in that household, and nobody else.
-    today = date.today()
     household = [m for m in p.household if m.end is None or m.end >= today]
     me = next((m for m in household if m.insz == p.insz), None)
     ref = next((m for m in household if m.is_reference_person), None)
     if me is not None and ref is not None and ref.insz != p.insz:
-        other = store.get(ref.insz)
+        other = lookup(ref.insz)
         begin = f" DatumBegin={attr(me.begin.isoformat())}" if me.begin else ""
         parts.append(f"<Referentiepersoon{begin}><INSZ>{ref.insz}</INSZ>")
         if other is not None:
@@ -129,7 +132,7 @@ def persoon_inhoud(p: Person, store: PopulationStore) -> str:
     if others:
         parts.append("<Gezinsleden>")
         for m in others:
-            q = store.get(m.insz)
+            q = lookup(m.insz)
             begin = f" DatumBegin={attr(m.begin.isoformat())}" if m.begin else ""
             parts.append(f"<Gezinslid{begin}><INSZ>{m.insz}</INSZ>")
             if q is not None:
@@ -140,17 +143,16 @@ def persoon_inhoud(p: Person, store: PopulationStore) -> str:
     return "".join(parts)
 
 
-def gezin_antwoord(p: Person, store: PopulationStore) -> tuple[str | None, list[Uitzondering]]:
+def gezin_antwoord(p: Person, lookup: PersonLookup, today: date) -> tuple[str | None, list[Uitzondering]]:
     """GeefGezinssamenstelling-02.02 answer: the household, or 30001 for a person only in the bis register (the
     Rijksregister keeps no household for them; their GeefPersoon has no household either)."""
     if in_bis_register(p):
         return None, [U_NO_DATA]
-    return gezin_inhoud(p, store), []
+    return gezin_inhoud(p, lookup, today), []
 
 
-def gezin_inhoud(p: Person, store: PopulationStore) -> str:
+def gezin_inhoud(p: Person, lookup: PersonLookup, today: date) -> str:
     """GeefGezinssamenstelling-02.02 ``Inhoud``: every household member with position and residence."""
-    today = date.today()
     members = [m for m in p.household if m.end is None or m.end >= today]
     if not members:
         members_xml = [(p.insz, "01", None)]
@@ -158,7 +160,7 @@ def gezin_inhoud(p: Person, store: PopulationStore) -> str:
         members_xml = [(m.insz, m.position, m.begin) for m in members]
     parts = ["<Gezinsleden>"]
     for insz, position, begin in members_xml:
-        q = p if insz == p.insz else store.get(insz)
+        q = p if insz == p.insz else lookup(insz)
         b = f" DatumBegin={attr(begin.isoformat())}" if begin else ""
         parts.append(f"<Gezinslid{b}><INSZ>{insz}</INSZ>")
         if q is not None:
@@ -189,13 +191,13 @@ HANDICAP_NO_DATA = Uitzondering("70001", "Antwoord met waarschuwing", type="WAAR
                                              "Treatment successful, but no data found at the supplier.")))
 
 
-def handicap_inhoud(p: Person, reference_date: date | None) -> tuple[str, list[Uitzondering]]:
+def handicap_inhoud(p: Person, reference_date: date | None, today: date) -> tuple[str, list[Uitzondering]]:
     """GeefDossierHandicap-03.00 ``Inhoud`` (KSZ ConsultFilesByDate): the DG Personen met een handicap cards.
 
     Cards delivered after the reference date are not part of the file on that date. No cards -> the KSZ
     "no data" answer with its 70001 warning, as the canned ``notfound.xml`` does.
     """
-    day = reference_date or date.today()
+    day = reference_date or today
     cards = [c for c in p.social_cards if c.delivery_date <= day]
     if not cards:
         return (
@@ -222,14 +224,16 @@ def handicap_inhoud(p: Person, reference_date: date | None) -> tuple[str, list[U
 _FISCAL = {"A": "Titularis", "B": "Partner"}
 
 
-def aanslag_inhoud(p: Person, criteria: etree._Element | None) -> tuple[str | None, list[Uitzondering]]:
-    """GeefAanslagbiljetPersonenbelasting-02.00 ``Inhoud`` for the asked income year (45008 when absent)."""
+def aanslag_inhoud(p: Person, criteria: etree._Element | None, today: date) -> tuple[str | None, list[Uitzondering]]:
+    """GeefAanslagbiljetPersonenbelasting-02.00 ``Inhoud`` for the asked income year (45008 when absent, or not
+    there yet: an assessment exists from its ``available_from`` day)."""
     year_text = criteria.findtext("Inkomensjaar") if criteria is not None else None
     year = int(year_text) if year_text and year_text.strip().isdigit() else None
     asked_codes = set()
     if criteria is not None:
         asked_codes = {c.text.strip() for c in criteria.iterfind("IPCALCodes/IPCALCode") if c.text}
-    found = [t for t in p.tax_assessments if year is None or t.income_year == year]
+    found = [t for t in p.tax_assessments if (year is None or t.income_year == year)
+             and (t.available_from is None or t.available_from <= today)]
     if not found:
         return None, [U_NO_INCOME_YEAR]
     t = max(found, key=lambda a: a.income_year)
@@ -258,9 +262,8 @@ def _money(d: Decimal) -> str:
     return f"{d.quantize(Decimal('0.01'))}"
 
 
-def leefloon_inhoud(p: Person, criteria: etree._Element | None) -> str:
+def leefloon_inhoud(p: Person, criteria: etree._Element | None, today: date) -> str:
     """GeefLeefloonbedragen-02.00 ``Inhoud``: per asked year the leefloon paid by the OCMW, month by month."""
-    today = date.today()
     year_text = criteria.findtext("Jaar") if criteria is not None else None
     back_text = criteria.findtext("AantalJaarTerug") if criteria is not None else None
     last = int(year_text) if year_text and year_text.strip().isdigit() else today.year

@@ -4,18 +4,22 @@ Mappings are matched as WireMock matches them: method, ``urlPath``, ``queryParam
 ``matches``), lowest ``priority`` first (default 5); no match -> WireMock's 404. Two additions on
 ``/v1/mobility/registrations``: a plate of the population store is answered from the store, and
 ``?nationalNr=INSZ`` lists the vehicles whose titular is that person (store and canned files), 204 when none,
-as the mock's catch-all mapping answers an unknown vehicle.
+as the mock's catch-all mapping answers an unknown vehicle. Store vehicles are answered as the register stood on
+the simulator's clock day: not there before ``first_registration``, ``CAN`` from their ``cancelled`` day on.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from proactief.simulator.population import Person, PopulationStore, Vehicle
+from proactief.simulator.timeline import as_of, vehicle_known, vehicle_status
 
 __all__ = ["RestMocks", "RestResponse"]
 
@@ -57,8 +61,11 @@ class _Mapping:
 
 
 class RestMocks:
-    def __init__(self, root: Path, store: PopulationStore | None = None) -> None:
+    def __init__(self, root: Path, store: PopulationStore | None = None,
+                 clock: Callable[[], date | None] = lambda: None) -> None:
         self.store = store
+        self.clock = clock
+        """The simulator's clock (None = the real date, the whole store known)."""
         self._mappings: list[_Mapping] = []
         self._titulars: dict[str, list[dict[str, Any]]] = {}  # nationalNr -> canned registration items
         files = root / "__files"
@@ -98,8 +105,9 @@ class RestMocks:
             plate = params.get("plateNr")
             if plate and self.store is not None:
                 v = self.store.vehicle(plate)
-                if v is not None:
-                    return self._vehicles([v], f"/registrations?plateNr={plate}")
+                clock = self.clock()
+                if v is not None and vehicle_known(v, clock):
+                    return self._vehicles([self._on_day(v, clock)], f"/registrations?plateNr={plate}")
             nr = params.get("nationalNr")
             if nr is not None:
                 return self._by_titular(nr)
@@ -111,7 +119,9 @@ class RestMocks:
     def _by_titular(self, nr: str) -> RestResponse:
         items: list[dict[str, Any]] = []
         if self.store is not None:
-            items.extend(_item(v, self.store.get(v.titular_insz)) for v in self.store.vehicles_of(nr))
+            clock = self.clock()
+            items.extend(_item(self._on_day(v, clock), self._titular(v.titular_insz, clock))
+                         for v in self.store.vehicles_of(nr) if vehicle_known(v, clock))
         seen = {i["license"]["plateNr"] for i in items}
         items.extend(i for i in self._titulars.get(nr, []) if i["license"]["plateNr"] not in seen)
         if not items:
@@ -119,9 +129,19 @@ class RestMocks:
         return RestResponse(200, json.dumps(_page(items, f"/registrations?nationalNr={nr}")).encode())
 
     def _vehicles(self, vehicles: list[Vehicle], self_link: str) -> RestResponse:
-        store = self.store
-        items = [_item(v, store.get(v.titular_insz) if store else None) for v in vehicles]
+        clock = self.clock()
+        items = [_item(v, self._titular(v.titular_insz, clock)) for v in vehicles]
         return RestResponse(200, json.dumps(_page(items, self_link)).encode())
+
+    @staticmethod
+    def _on_day(v: Vehicle, clock: date | None) -> Vehicle:
+        """The registration as it stands on the clock day (the real date without a clock)."""
+        status = vehicle_status(v, clock or date.today())
+        return v if status == v.status else replace(v, status=status)
+
+    def _titular(self, insz: str, clock: date | None) -> Person | None:
+        p = self.store.get(insz) if self.store is not None else None
+        return as_of(p, clock) if p is not None else None
 
 
 _CONTEXT = "https://vlaamseoverheid.atlassian.net/wiki/download/attachments/1693680273/Mobility-context.jsonld"

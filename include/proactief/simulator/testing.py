@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from proactief.magda.services import MOCK_SINGLE_ENDPOINT, ServiceSpec
@@ -61,6 +62,14 @@ class RunningSimulator:
         )
         with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - our own local server
             return json.loads(resp.read())
+
+    def set_clock(self, day: date | None) -> None:
+        """Move the simulated day (``None`` = back to the real date): ``POST /_sim/clock``."""
+        self.admin("POST", "clock", {"date": day.isoformat() if day is not None else None})
+
+    def clock(self) -> date:
+        """The simulated day the server answers on: ``GET /_sim/clock``."""
+        return date.fromisoformat(self.admin("GET", "clock")["date"])
 
     def stop(self, timeout: float = 10.0) -> int:
         if self.process.poll() is None:
@@ -101,6 +110,8 @@ def cli_args(**config: Any) -> list[str]:
         args.append("--no-repertorium-check")
     if config.pop("validate_responses", False):
         args.append("--validate-responses")
+    if (clock := config.pop("clock", None)) is not None:
+        args += ["--clock", clock.isoformat() if isinstance(clock, date) else str(clock)]
     if config:
         raise TypeError(f"unknown simulator setting(s): {', '.join(sorted(config))}")
     return args
