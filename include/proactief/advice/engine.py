@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
@@ -203,6 +203,8 @@ class _Known:
     """Some answer about this person was a data error (20002, 30004 …)."""
     transient: bool = False
     """Some answer about this person was a transient failure (after retries)."""
+    withheld: bool | None = None
+    """The person objected and is not a subject: never asked about (None: not looked up yet)."""
 
 
 @dataclass
@@ -216,6 +218,8 @@ class RunStats:
     rounds: int = 0
     data_errors: int = 0
     """Subjects left without a decision because MAGDA answered a data error about them or their household."""
+    withheld: int = 0
+    """Questions not asked because the person they were about (not a subject) objected."""
 
 
 _EMPTY_STATUTES: Mapping[Statute, StatuteAnswer | Answer] = MappingProxyType({})
@@ -226,11 +230,17 @@ class Advisor:
 
     ``client`` is a :class:`~proactief.magda.client.MagdaClient` (its config should map the scheme id to the
     scheme's Hoedanigheid: questions are asked with ``purpose=scheme.id``); ``city`` the city's own data.
+    ``withheld`` says which of the given persons objected (one call per batch): nothing is asked about them
+    unless they are a subject themselves (the caller leaves objecting subjects out); their facts are
+    ``Answer.WITHHELD`` and a decision left undetermined by them says ``HOUSEHOLD_MEMBER_OBJECTED``.
     """
 
     def __init__(self, client: MagdaClient, scheme: Scheme | str, city: CityData | None = None, *,
-                 list_chunk_size: int = 500, block_size: int = 25_000) -> None:
+                 list_chunk_size: int = 500, block_size: int = 25_000,
+                 withheld: Callable[[Iterable[str]], set[str]] | None = None) -> None:
         self.client = client
+        self.withheld = withheld
+        self._subjects_now: frozenset[str] = frozenset()
         self.scheme = load_scheme(scheme) if isinstance(scheme, str) else scheme
         # Proportionality, checked before the first question: the rules need only what the definition allows.
         self._services = set(required_services(self.scheme))
@@ -283,6 +293,7 @@ class Advisor:
 
     def _block(self, subjects: list[str], d: dt.date, *, bulk: bool) -> list[Advice]:
         known: dict[str, _Known] = {}
+        self._subjects_now = frozenset(subjects)
         decided: dict[str, Decision] = {}
         pending = subjects
         last: dict[str, tuple[Request, ...]] = {}
@@ -439,6 +450,8 @@ class Advisor:
         if head is None or head.register is None:
             return reg, None
         theirs = head.register
+        if theirs.record is Answer.WITHHELD:
+            return reg, Answer.WITHHELD  # the reference person objected: the household is not asked
         if not isinstance(theirs.record, RegisterRecord) or not isinstance(theirs.members, tuple):
             return reg, Answer.TRANSIENT
         lead = Member(reg.reference, replace(theirs.record, reference_person=True), reg.membership)
@@ -571,9 +584,11 @@ class Advisor:
                 if k.holder is Holder.HOUSEHOLD:
                     for m in self.city.household_of(s):
                         per_person[m].add(k.statute)
+        held = self._hold_back(((who, sts, None) for who, sts in per_person.items()), known)
         groups: dict[frozenset[Statute], list[str]] = defaultdict(list)
         for who, sts in per_person.items():
-            groups[frozenset(sts)].append(who)
+            if who not in held:
+                groups[frozenset(sts)].append(who)
         for sts, people in groups.items():
             self._check("statuut", sts)
             names = sorted(s.value for s in sts)
@@ -587,8 +602,10 @@ class Advisor:
     def _execute(self, requests: list[Request], d: dt.date, known: dict[str, _Known]) -> None:
         """Ask the requested questions, one service at a time, each in parallel within the client's bound."""
         by_kind: dict[Kind, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
+        held = self._hold_back(((who, (detail,), kind) for kind, who, detail in requests), known)
         for kind, who, detail in requests:
-            by_kind[kind][who].add(detail)
+            if who not in held:
+                by_kind[kind][who].add(detail)
         client, purpose = self.client, self.purpose
         for kind in _PRIORITY:
             todo = by_kind.get(kind)
@@ -638,6 +655,39 @@ class Advisor:
                         k = known.setdefault(insz, _Known())
                         k.tax[year] = tax_from_answer(a)
                         _ref(k, a)
+
+    def _hold_back(self, wanted: Iterable[tuple[str, Iterable[Any], Kind | None]],
+                   known: dict[str, _Known]) -> set[str]:
+        """Of the persons about to be asked about, those who objected and are not a subject of this block,
+        looked up once per block in one call; what would have been asked about them becomes WITHHELD.
+        ``wanted`` holds (person, details, kind); kind None = statutes (the details are the statutes)."""
+        if self.withheld is None:
+            return set()
+        wanted = [(who, tuple(details), kind) for who, details, kind in wanted if who not in self._subjects_now]
+        fresh = [who for who in dict.fromkeys(w for w, _, _ in wanted)
+                 if known.get(who) is None or known[who].withheld is None]
+        if fresh:
+            objected = self.withheld(fresh)
+            for who in fresh:
+                known.setdefault(who, _Known()).withheld = who in objected
+        held: set[str] = set()
+        for who, details, kind in wanted:
+            k = known[who]
+            if not k.withheld:
+                continue
+            held.add(who)
+            self.stats.withheld += 1
+            if kind is None or kind == "statuut":
+                k.statutes.update(dict.fromkeys(details, Answer.WITHHELD))
+            elif kind == "tax":
+                k.tax.update(dict.fromkeys(details, Answer.WITHHELD))
+            elif kind == "persoon":
+                k.register = RegisterObservation(Answer.WITHHELD, Answer.WITHHELD)
+            elif kind == "dossier":
+                k.cards = Answer.WITHHELD
+            elif kind == "vehicles":
+                k.vehicles = Answer.WITHHELD
+        return held
 
     def _differs(self, s: str, d: dt.date, known: Mapping[str, _Known]) -> bool:
         """Whether MAGDA's household of ``s`` on D (read only where a household fact was needed) has other

@@ -10,10 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from typing import Literal
+from dataclasses import replace
+from typing import Any, Literal
 
 from proactief.schemes.evaluator import needed_facts
-from proactief.schemes.facts import ABSENT, TRANSIENT_REASON, UNKNOWN, FactKey, Facts, FactValue, Holder, Statute
+from proactief.schemes.facts import (
+    ABSENT,
+    OBJECTION_REASON,
+    TRANSIENT_REASON,
+    UNKNOWN,
+    FactKey,
+    Facts,
+    FactValue,
+    Holder,
+    Statute,
+)
 from proactief.schemes.model import Scheme
 from proactief.schemes.observations import (
     Answer,
@@ -49,6 +60,8 @@ OPEN_ENDED = dt.date(9999, 12, 31)
 
 Tri = bool | Literal["unknown"] | None
 _U: Literal["unknown"] = "unknown"
+_UNKNOWN_ANSWERS = (Answer.TRANSIENT, Answer.WITHHELD)
+"""Answers that leave a fact UNKNOWN: a transient MAGDA problem, or not asked because that person objected."""
 
 
 def _any(values: Iterable[Tri]) -> Tri:
@@ -78,7 +91,7 @@ def ghent_resident(register: RegisterRecord | Answer | None, d: dt.date) -> Tri:
     """Main residence (not a contact address) with NIS 44021 covering D, and not deceased on D."""
     if register is None:
         return None
-    if register is Answer.TRANSIENT:
+    if register in _UNKNOWN_ANSWERS:
         return _U
     if not isinstance(register, RegisterRecord):
         return False  # NO_DATA: unknown to the Rijksregister
@@ -97,7 +110,7 @@ def statute_holds(person: PersonObservation, statute: Statute, d: dt.date) -> Tr
     answer = person.statutes.get(statute)
     if answer is None:
         return None
-    if answer is Answer.TRANSIENT:
+    if answer in _UNKNOWN_ANSWERS:
         return _U
     if isinstance(answer, Answer):
         return False
@@ -110,7 +123,7 @@ def _valid_parking_cards(person: PersonObservation, d: dt.date) -> list[dt.date]
     cards = person.social_cards
     if cards is None:
         return None
-    if cards is Answer.TRANSIENT:
+    if cards in _UNKNOWN_ANSWERS:
         return _U
     if isinstance(cards, Answer):
         return []
@@ -154,7 +167,7 @@ def _city(record: CityRecord | None, d: dt.date) -> Tri:
 
 def household_members(obs: Observations, d: dt.date) -> list[PersonObservation] | Literal["unknown"] | None:
     """The other members of the subject's household on D (living ones, membership covering D)."""
-    if obs.person.register is Answer.TRANSIENT or obs.household is Answer.TRANSIENT:
+    if obs.person.register in _UNKNOWN_ANSWERS or obs.household in _UNKNOWN_ANSWERS:
         return _U
     if obs.household is None:
         return None
@@ -215,7 +228,7 @@ def _household_any(obs: Observations, d: dt.date, test: str, statute: Statute | 
 
 def _adult(register: RegisterRecord | Answer | None, d: dt.date) -> Tri:
     if not isinstance(register, RegisterRecord):
-        return _U if register is Answer.TRANSIENT else None if register is None else False
+        return _U if register in _UNKNOWN_ANSWERS else None if register is None else False
     if register.born is None:
         return True  # no birth date: counted as an adult, so income is never left out
     try:
@@ -231,7 +244,7 @@ def _assessment(person: PersonObservation, d: dt.date) -> TaxAssessment | Litera
         answer = person.tax.get(year)
         if answer is None:
             return None
-        if answer is Answer.TRANSIENT:
+        if answer in _UNKNOWN_ANSWERS:
             return _U
         if answer is Answer.NO_DATA:
             return "none"
@@ -295,7 +308,7 @@ def _eligible_plates(person: PersonObservation) -> list[str] | Literal["unknown"
     vehicles = person.vehicles
     if vehicles is None:
         return None
-    if vehicles is Answer.TRANSIENT:
+    if vehicles in _UNKNOWN_ANSWERS:
         return _U
     if isinstance(vehicles, Answer):
         return []
@@ -381,6 +394,7 @@ def derive_facts(scheme: Scheme, obs: Observations, reference_date: dt.date) -> 
     values: dict[FactKey, FactValue] = {}
     why: dict[FactKey, str] = {}
     household_unknown = household_members(obs, reference_date) == _U
+    counterfactual: Observations | None = None
     for key in needed_facts(scheme):
         value = derive_fact(key, obs, reference_date)
         if value is None:
@@ -388,4 +402,32 @@ def derive_facts(scheme: Scheme, obs: Observations, reference_date: dt.date) -> 
         values[key] = value
         if value is UNKNOWN and household_unknown and key.holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON):
             why[key] = TRANSIENT_REASON  # the household could not be listed (GeefPersoon), whatever the source
+        if value is UNKNOWN and _withheld_in(obs):
+            if counterfactual is None:
+                counterfactual = _withheld_as_nothing(obs)
+            if derive_fact(key, counterfactual, reference_date) not in (UNKNOWN, None):
+                why[key] = OBJECTION_REASON  # only an objector's data was missing: no transient gap
     return Facts.of(values, unknown_reasons=why)  # type: ignore[arg-type]
+
+
+def _withheld_in(obs: Observations) -> bool:
+    people = (obs.person, *obs.household) if isinstance(obs.household, tuple) else (obs.person,)
+    return obs.household is Answer.WITHHELD or any(
+        p.register is Answer.WITHHELD or p.social_cards is Answer.WITHHELD or p.vehicles is Answer.WITHHELD
+        or Answer.WITHHELD in p.statutes.values() or Answer.WITHHELD in p.tax.values() for p in people)
+
+
+def _withheld_as_nothing(obs: Observations) -> Observations:
+    """The observations with every withheld answer read as "nothing found": a fact this settles was UNKNOWN
+    because of an objector's data only (and not because of a transient gap)."""
+    def nothing(value: Any) -> Any:
+        return Answer.NO_DATA if value is Answer.WITHHELD else value
+
+    def person(p: PersonObservation) -> PersonObservation:
+        return replace(p, register=nothing(p.register), social_cards=nothing(p.social_cards),
+                       vehicles=nothing(p.vehicles), statutes={k: nothing(v) for k, v in p.statutes.items()},
+                       tax={k: nothing(v) for k, v in p.tax.items()})
+
+    household = (tuple(person(m) for m in obs.household) if isinstance(obs.household, tuple)
+                 else nothing(obs.household))
+    return replace(obs, person=person(obs.person), household=household)

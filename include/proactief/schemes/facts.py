@@ -20,6 +20,7 @@ from typing import Literal
 __all__ = [
     "ABSENT",
     "DATA_ERROR_REASON",
+    "OBJECTION_REASON",
     "TRANSIENT_REASON",
     "UNKNOWN",
     "CITY_SOURCE_KIND",
@@ -42,6 +43,10 @@ DATA_ERROR_REASON = "MAGDA_DATA_ERROR"
 """MAGDA answered a data error (20002 invalid INSZ, 30004 new INSZ …) about the subject or its household: no
 decision, the record is quarantined for a human and the population refresh (MAGDA.md). Set by the advice engine,
 not by the rules: it overrides whatever the other answers, asked under a wrong number, seemed to say."""
+OBJECTION_REASON = "HOUSEHOLD_MEMBER_OBJECTED"
+"""Someone the decision would consult (a household member, the reference person), not the subject, objected
+(GDPR Art. 21): their data was not asked and the outcome depends on it. Undetermined, never not_eligible; the
+citizen is told to apply at the counter. Not transient: the next run will not fill it while the objection holds."""
 
 
 class FactError(ValueError):

@@ -5,7 +5,8 @@ The advice engine turns MAGDA answers and city data into these small records (on
 fine print of SCHEMES.md (NIS code not postcode, contact address does not count, REDUCTIONCARD does not
 count, income-year fallback, which vehicle) in one tested place, and keeps raw MAGDA XML out of the rules.
 A field left ``None`` was not asked; ``Answer.TRANSIENT`` is a transient MAGDA problem, ``Answer.NO_DATA``
-a definitive "nothing found" (30001/30003, or absent at KSZ 70001), ``Answer.YEAR_MISSING`` INFORMATIE 45008.
+a definitive "nothing found" (30001/30003, or absent at KSZ 70001), ``Answer.YEAR_MISSING`` INFORMATIE 45008,
+``Answer.WITHHELD`` not asked because that person (not the subject) objected.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class Answer(Enum):
     """Definitively nothing (30001 no data, 30003 unknown INSZ, KSZ 70001 absent data): the criterion is false."""
     YEAR_MISSING = "year-missing"
     """INFORMATIE 45008: the income year asked does not exist (yet): fall back to the year before."""
+    WITHHELD = "withheld"
+    """Not asked: the person objected (GDPR Art. 21) and is not the subject. The fact is UNKNOWN, like TRANSIENT;
+    a decision that stays undetermined because of it says ``HOUSEHOLD_MEMBER_OBJECTED``, never not_eligible."""
 
 
 @dataclass(frozen=True)
