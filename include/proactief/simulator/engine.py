@@ -27,7 +27,7 @@ from lxml import etree
 from proactief.insz import is_valid_insz
 from proactief.magda.reference import SchemaError, schema_for, testcases_root
 from proactief.magda.services import MOCK_SINGLE_ENDPOINT, SERVICES, ServiceSpec, service_by_path, service_by_wire_name
-from proactief.simulator import render
+from proactief.simulator import history, render
 from proactief.simulator.canned import CannedAnswer, CannedRepository
 from proactief.simulator.config import SimulatorConfig
 from proactief.simulator.faults import FaultInjector
@@ -66,6 +66,8 @@ log = logging.getLogger("proactief.simulator")
 PERSON_SERVICES = frozenset({
     "Persoon.GeefPersoon-02.02",
     "Persoon.GeefGezinssamenstelling-02.02",
+    "Persoon.GeefHistoriekPersoon-02.02",
+    "Persoon.GeefHistoriekGezinssamenstelling-02.02",
     "SocZek.GeefSociaalStatuut-03.00",
     "SocZek.GeefSociaalStatuutVoorLijst-02.00",
     "SocZek.GeefDossierHandicap-03.00",
@@ -127,6 +129,8 @@ class Simulator:
         self._handlers = {
             "GeefPersoon": self._geef_persoon,
             "GeefGezinssamenstelling": self._geef_gezinssamenstelling,
+            "GeefHistoriekPersoon": self._geef_historiek_persoon,
+            "GeefHistoriekGezinssamenstelling": self._geef_historiek_gezinssamenstelling,
             "GeefDossierHandicap": self._geef_dossier_handicap,
             "GeefAanslagbiljetPersonenbelasting": self._geef_aanslagbiljet_personenbelasting,
             "GeefLeefloonbedragen": self._geef_leefloonbedragen,
@@ -424,6 +428,22 @@ class Simulator:
     ) -> tuple[str, bool]:
         return self._person_service(spec, req, caller, insz, datum, tijd,
                                     lambda p: render.gezin_antwoord(p, self._view(), self.today()))
+
+    def _geef_historiek_persoon(
+        self, spec: ServiceSpec, req: etree._Element, caller: Caller, insz: str | None, datum: str,
+        tijd: str, _h: str | None,
+    ) -> tuple[str, bool]:
+        vanaf = _iso(req.findtext("Verzoek/Vragen/Vraag/Inhoud/Criteria/Datum"))
+        return self._person_service(spec, req, caller, insz, datum, tijd,
+                                    lambda p: (history.historiek_persoon_inhoud(p, self._view(), vanaf), []))
+
+    def _geef_historiek_gezinssamenstelling(
+        self, spec: ServiceSpec, req: etree._Element, caller: Caller, insz: str | None, datum: str,
+        tijd: str, _h: str | None,
+    ) -> tuple[str, bool]:
+        vanaf = _iso(req.findtext("Verzoek/Vragen/Vraag/Inhoud/Criteria/Datum"))
+        return self._person_service(spec, req, caller, insz, datum, tijd,
+                                    lambda p: history.historiek_gezin_antwoord(p, self._view(), vanaf))
 
     def _geef_dossier_handicap(
         self, spec: ServiceSpec, req: etree._Element, caller: Caller, insz: str | None, datum: str,
