@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from proactief.schemes import FACT_SPECS, Holder, Statute
 from proactief.schemes._yaml import load_yaml
 from proactief.schemes.evaluator import needed_facts, required_services, required_statutes
-from proactief.schemes.facts import MOBILITEIT_INSCHRIJVINGEN
+from proactief.schemes.facts import HISTORY_SERVICES, MOBILITEIT_INSCHRIJVINGEN
 from proactief.schemes.loader import (
     DEFINITIONS_DIR,
     SCHEMA_PATH,
@@ -98,7 +98,7 @@ def test_schema_enums_agree_with_the_fact_vocabulary() -> None:
     city = {n for n, s in FACT_SPECS.items() if s.source_kind == "city"}
     assert set(SCHEMA["properties"]["city_data"]["items"]["enum"]) == city
     services = {svc for spec in FACT_SPECS.values() for svc in spec.services}
-    assert set(defs["consult_service"]["enum"]) == services
+    assert set(defs["consult_service"]["enum"]) == services | set(HISTORY_SERVICES)
 
 
 def test_soap_services_are_the_magda_clients_own_keys() -> None:
@@ -111,7 +111,9 @@ def test_soap_services_are_the_magda_clients_own_keys() -> None:
 @pytest.mark.parametrize("scheme_id", SCHEMES)
 def test_proportionality_services_and_statutes_are_exactly_what_rules_need(scheme_id: str) -> None:
     scheme = load_scheme(scheme_id)
-    assert set(required_services(scheme)) == set(scheme.magda.services)
+    # The history services are listed where a rule's fact can need them on a D before the register's date.
+    history = {s for k in needed_facts(scheme) for s in k.history_services()}
+    assert set(required_services(scheme)) | history == set(scheme.magda.services)
     assert set(required_statutes(scheme)) == set(scheme.magda.statutes)
     city = {k.name for k in needed_facts(scheme) if k.spec.source_kind == "city"}
     assert city == set(scheme.city_data)
@@ -265,8 +267,20 @@ def test_service_listed_but_not_needed(tmp_path: Path) -> None:
         "    - SocZek.GeefSociaalStatuut-03.00\n",
         "    - SocZek.GeefSociaalStatuut-03.00\n    - SocZek.GeefDossierHandicap-03.00\n",
     )
-    assert "$.magda.services[2]" in str(err)
+    assert "$.magda.services[3]" in str(err)
     assert "'SocZek.GeefDossierHandicap-03.00' is listed but no rule needs it" in str(err)
+
+
+def test_a_history_service_is_allowed_only_for_the_facts_it_serves(tmp_path: Path) -> None:
+    """UiTPAS decides on the person alone: the residence history may serve it, the household history not."""
+    err = _broken(
+        tmp_path,
+        "uitpas-kansentarief",
+        "    - SocZek.GeefSociaalStatuut-03.00\n",
+        "    - SocZek.GeefSociaalStatuut-03.00\n    - Persoon.GeefHistoriekGezinssamenstelling-02.02\n",
+    )
+    assert "'Persoon.GeefHistoriekGezinssamenstelling-02.02' is listed but no rule needs it" in str(err)
+    assert "GeefHistoriekPersoon" not in str(err)
 
 
 def test_statute_needed_but_not_listed(tmp_path: Path) -> None:

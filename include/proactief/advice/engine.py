@@ -32,8 +32,11 @@ from proactief.advice.city import OCMW_KINDS, CityData, EmptyCityData
 from proactief.advice.observe import (
     Member,
     RegisterObservation,
+    household_history_from_answer,
+    household_on,
     no_data_state,
     register_from_answer,
+    residences_from_answer,
     social_cards_from_answer,
     span_of,
     tax_from_answer,
@@ -42,7 +45,7 @@ from proactief.advice.observe import (
 from proactief.insz import validate_insz
 from proactief.magda.audit import OutcomeClass
 from proactief.magda.client import MagdaClient
-from proactief.magda.results import MagdaAnswer
+from proactief.magda.results import HistoriekGezinssamenstelling, MagdaAnswer
 from proactief.schemes import (
     Decision,
     FactKey,
@@ -65,12 +68,16 @@ from proactief.schemes.facts import (
     DATA_ERROR_REASON,
     GEEF_AANSLAGBILJET,
     GEEF_DOSSIER_HANDICAP,
+    GEEF_HISTORIEK_GEZIN,
+    GEEF_HISTORIEK_PERSOON,
     GEEF_PERSOON,
     GEEF_SOCIAAL_STATUUT,
+    HISTORY_SERVICES,
     MOBILITEIT_INSCHRIJVINGEN,
     TRANSIENT_REASON,
 )
 from proactief.schemes.observations import (
+    Address,
     Answer,
     CityRecord,
     Observations,
@@ -90,12 +97,14 @@ goes to its reference person (never a second, one-person household)."""
 
 log = logging.getLogger("proactief.advice")
 
-Kind = Literal["persoon", "dossier", "statuut", "tax", "vehicles"]
-_PRIORITY: tuple[Kind, ...] = ("persoon", "dossier", "statuut", "tax", "vehicles")
+Kind = Literal["persoon", "hist_persoon", "dossier", "statuut", "hist_gezin", "tax", "vehicles"]
+_PRIORITY: tuple[Kind, ...] = ("persoon", "hist_persoon", "dossier", "statuut", "hist_gezin", "tax", "vehicles")
 """Order of asking: residence/household first (it settles most), then the rarest criterion (parking card),
 then statutes, income, vehicles. Only the first kind a subject still needs is asked in a round."""
 _SERVICE: Mapping[Kind, str] = MappingProxyType({
     "persoon": GEEF_PERSOON,
+    "hist_persoon": GEEF_HISTORIEK_PERSOON,
+    "hist_gezin": GEEF_HISTORIEK_GEZIN,
     "dossier": GEEF_DOSSIER_HANDICAP,
     "statuut": GEEF_SOCIAAL_STATUUT,
     "tax": GEEF_AANSLAGBILJET,
@@ -205,6 +214,16 @@ class _Known:
     """Some answer about this person was a transient failure (after retries)."""
     withheld: bool | None = None
     """The person objected and is not a subject: never asked about (None: not looked up yet)."""
+    register_date: dt.date | None = None
+    """The day GeefPersoon answered (``Tijdstip/Datum``): the register's state it gave is that day's."""
+    residences: tuple[Address, ...] | Answer | None = None
+    """GeefHistoriekPersoon's main residences (asked only for a D before ``register_date``)."""
+    household_history: HistoriekGezinssamenstelling | Answer | None = None
+    """GeefHistoriekGezinssamenstelling (asked only for a D before ``register_date``)."""
+
+    def before_register(self, d: dt.date) -> bool:
+        """D lies before the day GeefPersoon's answer describes: today's state may not be D's."""
+        return self.register_date is not None and d < self.register_date
 
 
 @dataclass
@@ -244,6 +263,9 @@ class Advisor:
         self.scheme = load_scheme(scheme) if isinstance(scheme, str) else scheme
         # Proportionality, checked before the first question: the rules need only what the definition allows.
         self._services = set(required_services(self.scheme))
+        # History services only where the definition lists them (SCHEMES.md: asked for a D before the register's
+        # date); asking one that is not listed raises ProportionalityError in _check.
+        self._services.update(s for s in HISTORY_SERVICES if s in self.scheme.magda.services)
         self._statutes = {Statute(s) for s in required_statutes(self.scheme)}
         self.city: CityData = city if city is not None else EmptyCityData()
         self.list_chunk_size = list_chunk_size
@@ -346,9 +368,8 @@ class Advisor:
                 self.stats.data_errors += 1
             self.stats.subjects += 1
             self.stats.decisions[decision.decision.value] += 1
-            me = known.get(s)
-            reference = (me.register.reference if self.scheme.subject == "household" and me is not None
-                         and me.register is not None else None)
+            on_d = self._household(s, known, d)[0] if self.scheme.subject == "household" else None
+            reference = on_d.reference if on_d is not None else None  # the household's on D (history if read)
             out.append(Advice.of(s, decision, self._refs(s, d, known), reference, self._differs(s, d, known)))
         return out
 
@@ -417,7 +438,7 @@ class Advisor:
         return hit
 
     def _observations(self, subject: str, d: dt.date, known: Mapping[str, _Known]) -> Observations:
-        reg, members = self._household(subject, known)
+        reg, members = self._household(subject, known, d)
         person = self._person(subject, known, reg.record if reg is not None else None, d)
         household: tuple[PersonObservation, ...] | Answer | None = None
         if isinstance(members, tuple):
@@ -425,13 +446,54 @@ class Advisor:
         else:
             household = members
         enrolled = self.city.enrolled(subject, d) if self._enrolment else None
-        return Observations(person, household, enrolled)
+        return Observations(person, household, enrolled, self._partial(subject, known, d, members))
+
+    @staticmethod
+    def _partial(subject: str, known: Mapping[str, _Known], d: dt.date, members: object) -> bool:
+        """The household listed is today's and D lies before it: members who left since D are missing until
+        the household history is read."""
+        me = known.get(subject)
+        return (isinstance(members, tuple) and me is not None and me.household_history is None
+                and me.before_register(d))
 
     # ------------------------------------------------------------------------------------------ what to ask
 
-    @staticmethod
-    def _household(subject: str, known: Mapping[str, _Known]
+    @classmethod
+    def _household(cls, subject: str, known: Mapping[str, _Known], d: dt.date | None = None,
                    ) -> tuple[RegisterObservation | None, tuple[Member, ...] | Answer | None]:
+        """:meth:`_household_today`, corrected to D with the history when D lies before the register's date: the
+        residences (GeefHistoriekPersoon) and the household on D (GeefHistoriekGezinssamenstelling), once read.
+        Before the residence history is read, a D today's residence does not cover is left open (not "outside
+        Ghent")."""
+        reg, members = cls._household_today(subject, known)
+        me = known.get(subject)
+        if d is None or reg is None or me is None or not me.before_register(d) \
+                or not isinstance(reg.record, RegisterRecord):
+            return reg, members
+        record = reg.record
+        if me.residences is None:
+            record = replace(record, earlier_residences="not_asked")
+        elif me.residences is Answer.TRANSIENT:
+            record = replace(record, earlier_residences="unknown")
+        elif isinstance(me.residences, tuple):
+            contact = tuple(a for a in record.addresses if a.kind != "main")
+            record = replace(record, addresses=(*me.residences, *contact))
+        history = me.household_history
+        if history is None:
+            return replace(reg, record=record), members
+        if history is Answer.TRANSIENT:
+            return replace(reg, record=record), Answer.TRANSIENT
+        on = household_on(history, subject, d)
+        record = replace(record, reference_person=on.reference_person)
+        reg = RegisterObservation(record, on.members, on.reference, on.membership)
+        if on.reference is None:
+            return reg, on.members
+        lead = next(m for m in on.members if m.insz == on.reference)
+        return reg, (lead, *(m for m in on.members if m is not lead))
+
+    @staticmethod
+    def _household_today(subject: str, known: Mapping[str, _Known]
+                         ) -> tuple[RegisterObservation | None, tuple[Member, ...] | Answer | None]:
         """The subject's register and the other members of its household, as MAGDA gives them.
 
         Only the reference person's own GeefPersoon lists ``Gezinsleden``; a member's names its
@@ -459,7 +521,7 @@ class Advisor:
 
     @classmethod
     def _current(cls, subject: str, known: Mapping[str, _Known], d: dt.date) -> list[Member] | None:
-        members = cls._household(subject, known)[1]
+        members = cls._household(subject, known, d)[1]
         if not isinstance(members, tuple):
             return None
         return [m for m in members if m.membership.covers(d)]
@@ -496,10 +558,12 @@ class Advisor:
         """:meth:`_requests` lazily, duplicates included: the bulk first round only needs to know whether there
         is anything to ask, and stops at the first question (for 270,000 subjects)."""
         me = known.get(s)
-        reg, listed = self._household(s, known)
+        reg, listed = self._household(s, known, d)
         members = [m for m in listed if m.membership.covers(d)] if isinstance(listed, tuple) else None
         # A member's household is read from its reference person's answer, asked once for the whole household.
         head_pending = reg is not None and reg.reference is not None and listed is None
+        # D before the register's date: today's household lacks whoever left since D (history when needed).
+        partial = self._partial(s, known, d, listed)
 
         def statute(who: str, st: Statute) -> Iterator[Request]:
             k = known.get(who)
@@ -521,6 +585,16 @@ class Advisor:
                 if name == "statute" and holder is Holder.HOUSEHOLD:
                     yield from statute(s, key.statute)  # type: ignore[arg-type]  # the subject's own "yes" settles it
                 continue
+            if name == "ghent_resident" and reg is not None and _residence_open(reg.record, d):
+                yield ("hist_persoon", s, None)  # today's residence began after D
+                continue
+            if partial and name != "ghent_resident" and (
+                    holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON)
+                    or name in ("household_size", "household_taxable_income")
+                    or (name == "lez_vehicle" and me is not None and me.vehicles is not None)):
+                yield ("hist_gezin", s, None)
+                if holder is Holder.REFERENCE_PERSON:
+                    continue  # whose statute counts is known once the household on D is
             if name == "statute":
                 st = key.statute
                 assert st is not None
@@ -617,6 +691,20 @@ class Advisor:
                 for insz, a in client.for_each(todo, lambda i: client.geef_persoon(i, purpose=purpose)):
                     k = known.setdefault(insz, _Known())
                     k.register = register_from_answer(a, d)
+                    k.register_date = a.register_date
+                    _ref(k, a)
+            elif kind == "hist_persoon":
+                self._check(kind)
+                for insz, a in client.for_each(todo, lambda i: client.geef_historiek_persoon(i, purpose=purpose)):
+                    k = known.setdefault(insz, _Known())
+                    k.residences = residences_from_answer(a)
+                    _ref(k, a)
+            elif kind == "hist_gezin":
+                self._check(kind)
+                for insz, a in client.for_each(todo, lambda i: client.geef_historiek_gezinssamenstelling(
+                        i, purpose=purpose)):
+                    k = known.setdefault(insz, _Known())
+                    k.household_history = household_history_from_answer(a)
                     _ref(k, a)
             elif kind == "dossier":
                 self._check(kind)
@@ -687,6 +775,10 @@ class Advisor:
                 k.cards = Answer.WITHHELD
             elif kind == "vehicles":
                 k.vehicles = Answer.WITHHELD
+            elif kind == "hist_persoon":
+                k.residences = Answer.WITHHELD
+            elif kind == "hist_gezin":
+                k.household_history = Answer.WITHHELD
         return held
 
     def _differs(self, s: str, d: dt.date, known: Mapping[str, _Known]) -> bool:
@@ -777,6 +869,13 @@ def _quarantined(decision: Decision, *, transient: bool) -> Decision:
     trace = tuple(replace(t, reason=why(t.reason)) if t.reason == TRANSIENT_REASON else t for t in decision.trace)
     return replace(decision, decision=Outcome.UNDETERMINED, tier=None, amount=None, amounts=MappingProxyType({}),
                    percentages=MappingProxyType({}), reasons=(DATA_ERROR_REASON, *kept), trace=trace, grant=None)
+
+
+def _residence_open(record: RegisterRecord | Answer, d: dt.date) -> bool:
+    """Only today's residences are known, none covers D and the person was alive on D: the history decides."""
+    return (isinstance(record, RegisterRecord) and record.earlier_residences == "not_asked"
+            and (record.died is None or record.died > d)
+            and not any(a.kind == "main" and a.span.covers(d) for a in record.addresses))
 
 
 def _adult(born: dt.date, d: dt.date) -> bool:

@@ -27,6 +27,8 @@ from proactief.magda.results import (
     Adres,
     DateLike,
     DossierHandicap,
+    HistoriekGezinssamenstelling,
+    HistoriekPersoon,
     MagdaAnswer,
     Persoon,
     SociaalStatuutAntwoord,
@@ -48,11 +50,15 @@ from proactief.schemes.observations import (
 )
 
 __all__ = [
+    "HouseholdOnDay",
     "Member",
     "RegisterObservation",
     "YEAR_MISSING_CODE",
     "no_data_state",
+    "household_history_from_answer",
+    "household_on",
     "register_from_answer",
+    "residences_from_answer",
     "register_from_persoon",
     "social_cards_from_answer",
     "span_of",
@@ -183,6 +189,54 @@ def register_from_answer(answer: MagdaAnswer[Persoon], on: dt.date | None = None
         return RegisterObservation(state, state)
     assert isinstance(answer.value, Persoon)
     return register_from_persoon(answer.value, on)
+
+
+def residences_from_answer(answer: MagdaAnswer[HistoriekPersoon]) -> tuple[Address, ...] | Answer:
+    """GeefHistoriekPersoon → every main residence with its span; no history (30001) = NO_DATA, a gap TRANSIENT."""
+    state = no_data_state(answer)
+    if state is not None:
+        return Answer.TRANSIENT if state is Answer.TRANSIENT else Answer.NO_DATA
+    assert isinstance(answer.value, HistoriekPersoon)
+    return tuple(_address(a) for a in answer.value.hoofdverblijfplaatsen)
+
+
+def household_history_from_answer(answer: MagdaAnswer[HistoriekGezinssamenstelling],
+                                  ) -> HistoriekGezinssamenstelling | Answer:
+    """GeefHistoriekGezinssamenstelling as it came (reduced to D later); no history = NO_DATA, a gap TRANSIENT."""
+    state = no_data_state(answer)
+    if state is not None:
+        return Answer.TRANSIENT if state is Answer.TRANSIENT else Answer.NO_DATA
+    assert isinstance(answer.value, HistoriekGezinssamenstelling)
+    return answer.value
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdOnDay:
+    """The household ``insz`` belonged to on D, from its history: its own position and the other members."""
+
+    reference_person: bool
+    reference: str | None = field(repr=False)
+    """The household's reference person on D when that is someone else (None: ``insz`` itself, or alone)."""
+    members: tuple[Member, ...] = ()
+    membership: Span = _ALWAYS
+
+
+def household_on(history: HistoriekGezinssamenstelling | Answer, insz: str, d: dt.date) -> HouseholdOnDay:
+    """The household on D as the history gives it; a person in no household on D (or without any history)
+    lived alone: their own reference person."""
+    leden = history.op(insz, d) if isinstance(history, HistoriekGezinssamenstelling) else None
+    if not leden:
+        return HouseholdOnDay(True, None)
+    own = next(lid for lid in leden if lid.insz == insz)
+    head = next((lid for lid in leden if lid.positie == POSITIE_REFERENTIEPERSOON and lid.insz), None)
+    chosen: dict[str, Member] = {}
+    for lid in leden:
+        if lid.insz and lid.insz != insz and lid.insz not in chosen:
+            chosen[lid.insz] = Member(lid.insz, RegisterRecord(born=_day(lid.geboortedatum),
+                                                               reference_person=lid is head), span_of(lid.periode))
+    is_head = head is None or head.insz == insz
+    return HouseholdOnDay(is_head, None if is_head else head.insz, tuple(chosen.values()),  # type: ignore[union-attr]
+                          span_of(own.periode))
 
 
 def statutes_from_antwoord(antwoord: SociaalStatuutAntwoord | None,

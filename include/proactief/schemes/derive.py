@@ -99,7 +99,8 @@ def ghent_resident(register: RegisterRecord | Answer | None, d: dt.date) -> Tri:
         return False
     mains = [a for a in register.addresses if a.kind == "main" and a.span.covers(d)]
     if not mains:
-        return False
+        # Today's residence began after D: where the person lived on D is in the history (asked when needed).
+        return {"listed": False, "not_asked": None, "unknown": _U}[register.earlier_residences]
     # Moving on D: the residence that starts latest is the current one.
     current = max(mains, key=lambda a: a.span.start or dt.date.min)
     return current.nis_code == GHENT_NIS
@@ -182,6 +183,8 @@ def household_members(obs: Observations, d: dt.date) -> list[PersonObservation] 
 
 def _reference_person(obs: Observations, d: dt.date) -> PersonObservation | Literal["unknown"] | None:
     """The member in position reference person / gezinshoofd, else the subject."""
+    if obs.household_partial:
+        return None  # on D the subject may have lived in another household: its history says whose
     own = obs.person.register
     if isinstance(own, RegisterRecord) and own.reference_person:
         return obs.person
@@ -192,7 +195,7 @@ def _reference_person(obs: Observations, d: dt.date) -> PersonObservation | Lite
         if isinstance(m.register, RegisterRecord) and m.register.reference_person:
             if not m.register.addresses and isinstance(own, RegisterRecord):
                 # Same household = same main residence: the subject's address answers for them.
-                register = RegisterRecord(m.register.born, m.register.died, own.addresses, True)
+                register = RegisterRecord(m.register.born, m.register.died, own.addresses, True, own.earlier_residences)
                 return PersonObservation(
                     register, m.statutes, m.social_cards, m.tax, m.vehicles, m.city, m.membership, m.label
                 )
@@ -223,7 +226,10 @@ def _household_any(obs: Observations, d: dt.date, test: str, statute: Statute | 
         if own is True:
             return True
         return None if people is None or own is None else _U
-    return _any(one(p) for p in people)
+    found = _any(one(p) for p in people)
+    if obs.household_partial and found is not True:
+        return None  # a member who left since D may hold it: the household history decides
+    return found
 
 
 def _adult(register: RegisterRecord | Answer | None, d: dt.date) -> Tri:
@@ -261,7 +267,7 @@ def household_taxable_income(obs: Observations, d: dt.date) -> FactValue | None:
     answered for both partners is counted once: items are summed once per (article number, item code).
     """
     people = _everyone(obs, d)
-    if people is None:
+    if people is None or obs.household_partial:
         return None
     if people == _U:
         return UNKNOWN
@@ -325,7 +331,7 @@ def lez_vehicle(obs: Observations, d: dt.date) -> FactValue | None:
     if own:
         return own[0]
     members = household_members(obs, d)
-    if members is None:
+    if members is None or obs.household_partial:
         return None
     if members == _U:
         return UNKNOWN
@@ -350,6 +356,9 @@ def lez_vehicle(obs: Observations, d: dt.date) -> FactValue | None:
 def derive_fact(key: FactKey, obs: Observations, d: dt.date) -> FactValue | None:
     """One fact from the observations; None when what it needs was not gathered."""
     person: PersonObservation | Literal["unknown"] | None = obs.person
+    if key.holder is Holder.REFERENCE_PERSON and key.name == "ghent_resident" and obs.household_partial:
+        # Whoever the reference person was on D, the household shared the subject's main residence on D.
+        return _to_fact(ghent_resident(obs.person.register, d))
     if key.holder is Holder.REFERENCE_PERSON:
         person = _reference_person(obs, d)
         if person is None:
@@ -380,6 +389,8 @@ def derive_fact(key: FactKey, obs: Observations, d: dt.date) -> FactValue | None
     if name == "enrolled_city_school_or_care":
         return _to_fact(_city(obs.enrolled_city_school_or_care, d))
     if name == "household_size":
+        if obs.household_partial:
+            return None
         members = household_members(obs, d)
         return None if members is None else UNKNOWN if members == _U else 1 + len(members)  # type: ignore[arg-type]
     if name == "household_taxable_income":

@@ -97,6 +97,14 @@ GEEF_DOSSIER_HANDICAP = "SocZek.GeefDossierHandicap-03.00"
 GEEF_AANSLAGBILJET = "Inkomen.GeefAanslagbiljetPersonenbelasting-02.00"
 MOBILITEIT_INSCHRIJVINGEN = "Mobiliteit.Inschrijvingen-v1"
 """MAGDA Mobility REST ``/v1/mobility/registrations`` (vehicle registrations by plate / national number)."""
+GEEF_HISTORIEK_PERSOON = "Persoon.GeefHistoriekPersoon-02.02"
+"""Main residences with their periods: the residence on a D before the register's date (GeefPersoon's day)."""
+GEEF_HISTORIEK_GEZIN = "Persoon.GeefHistoriekGezinssamenstelling-02.02"
+"""Household compositions with member periods: the household on a D before the register's date."""
+HISTORY_SERVICES = (GEEF_HISTORIEK_PERSOON, GEEF_HISTORIEK_GEZIN)
+"""Asked only when D lies before the register's date and today's answer cannot settle the fact: a scheme may
+list them (for the facts they serve) and need not; the advice engine refuses to ask one that is not listed."""
+_HOUSEHOLD_FACTS = ("household_size", "household_taxable_income", "lez_vehicle")
 
 CITY_SOURCE_KIND = "city"
 MAGDA_SOURCE_KIND = "magda"
@@ -314,6 +322,15 @@ class FactKey:
 
     def services(self) -> tuple[str, ...]:
         return self.spec.services_for(self.holder)
+
+    def history_services(self) -> tuple[str, ...]:
+        """The history services that settle this fact on a D before the register's date (see HISTORY_SERVICES)."""
+        out = []
+        if self.name == "ghent_resident":
+            out.append(GEEF_HISTORIEK_PERSOON)
+        if self.holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON) or self.name in _HOUSEHOLD_FACTS:
+            out.append(GEEF_HISTORIEK_GEZIN)
+        return tuple(out)
 
     def reason(self, value: bool | Literal["absent"]) -> str:
         """The stable reason code for this fact being true, false or absent (``_IN_HOUSEHOLD`` for any member)."""

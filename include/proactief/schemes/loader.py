@@ -514,9 +514,11 @@ class _Checker:
         needed_services: dict[str, Path_] = {}
         needed_statutes: dict[str, Path_] = {}
         needed_city: dict[str, Path_] = {}
+        optional_services: set[str] = set()
         for key, where in self.needed.items():
             for service in key.services():
                 needed_services.setdefault(service, where)
+            optional_services.update(key.history_services())
             if key.statute is not None:
                 needed_statutes.setdefault(key.statute.value, where)
             if key.spec.source_kind == "city":
@@ -530,7 +532,7 @@ class _Checker:
                 if name not in listed:
                     self.problem(where, f"this rule needs the {what} {name!r}, which {json_path(field)} does not list")
             for i, name in enumerate(listed):
-                if name not in needed:
+                if name not in needed and not (what == "MAGDA service" and name in optional_services):
                     self.problem(
                         (*field, i), f"the {what} {name!r} is listed but no rule needs it (ask only what is needed)"
                     )

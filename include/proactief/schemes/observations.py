@@ -88,6 +88,10 @@ class RegisterRecord:
     addresses: tuple[Address, ...] = ()
     reference_person: bool = False
     """Position reference person / gezinshoofd in the household."""
+    earlier_residences: Literal["listed", "not_asked", "unknown"] = "listed"
+    """Whether ``addresses`` hold every main residence: ``not_asked`` = only today's (GeefPersoon answered on a
+    later day than D, history not read): a D no listed residence covers is not known to lie outside Ghent;
+    ``unknown`` = the history could not be read (transient)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,10 @@ class Observations:
     household: tuple[PersonObservation, ...] | Answer | None = None
     """The *other* members of the subject's household (GeefPersoon ``Gezinsleden``)."""
     enrolled_city_school_or_care: CityRecord | None = None
+    household_partial: bool = False
+    """D lies before the register's date and the household history was not read: the members listed were in the
+    household on D, but members who left since are missing. A member's "yes" settles an "any member" fact;
+    everything that needs the whole household (its size, income, reference person) is not known yet."""
 
 
 # ---------------------------------------------------------------- reading the readable form (test cases, CLI)
