@@ -100,6 +100,15 @@ def leefloon(insz: str, year: int, back: int = 2, *, afnemer: str = AFNEMER) -> 
     return _finish(doc, str(uuid.uuid4()))
 
 
+def historiek(name: str, insz: str, vanaf: str = "1900-01-01", *, afnemer: str = AFNEMER) -> bytes:
+    """GeefHistoriekPersoon / GeefHistoriekGezinssamenstelling-02.02 from its template: history from ``vanaf``."""
+    doc = _template(name, "02.02.0000")
+    doc.find(".//Criteria/INSZ").text = insz
+    doc.find(".//Criteria/Datum").text = vanaf
+    _set_afzender(doc, afnemer, str(uuid.uuid4()), None)
+    return _finish(doc, str(uuid.uuid4()))
+
+
 def registreer_inschrijving(inszs: list[str] | str, *, afnemer: str = AFNEMER, begin: str | None = None,
                             end: str | None = None, vraag_referte: str | None = None) -> bytes:
     """Repertorium.RegistreerInschrijving-02.01 from its template: subject type PERS, one Subject per INSZ."""

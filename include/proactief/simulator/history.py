@@ -112,34 +112,50 @@ def historiek_gezin_antwoord(p: Person, lookup: PersonLookup, vanaf: date | None
 # ----------------------------------------------------------------------------------------- GeefHistoriekPersoon
 
 
-def _beheerders(p: Person, vanaf: date | None) -> str:
-    """The municipality that kept the record: the one of each main residence, merged while it stays the same."""
-    runs: list[tuple[date, date | None, str, str]] = []
-    for r in sorted(p.residences, key=lambda r: r.period.begin):
-        a = r.address
-        if runs and runs[-1][2] == a.nis_code:
-            runs[-1] = (runs[-1][0], r.period.end, a.nis_code, a.municipality)
-        else:
-            runs.append((r.period.begin, r.period.end, a.nis_code, a.municipality))
-    items = []
-    for begin, end, nis, name in reversed(runs):  # dated by their begin only, as MAGDA-Mock sends them
-        if _ended_before(end, vanaf):
-            continue
-        items.append(
-            f"<Beheerder{_dates(begin, None)}><Plaats><Gemeente><NISCode>{esc(nis)}</NISCode><Naam>{esc(name)}</Naam>"
-            f"</Gemeente>{_BELGIE}</Plaats><Fusie><Code>0</Code><Omschrijving>NEEN</Omschrijving></Fusie>"
-            "<Taalregime><Code>1</Code><Omschrijving>Nederlands of Duits</Omschrijving></Taalregime></Beheerder>"
-        )
-    return f"<HistoriekBeheerder>{''.join(items)}</HistoriekBeheerder>" if items else ""
+def _beheerder(p: Person) -> str:
+    """The municipality that keeps the record: the one of the latest main residence, since the person's main
+    residence has been there. Only the current one: MAGDA-Mock's earlier Beheerders come dated one way in some
+    files and another in others, and nothing reads them (the residences carry the history)."""
+    if not p.residences:
+        return ""
+    res = sorted(p.residences, key=lambda r: r.period.begin)
+    nis, name = res[-1].address.nis_code, res[-1].address.municipality
+    begin = res[-1].period.begin
+    for r in reversed(res[:-1]):
+        if r.address.nis_code != nis:
+            break
+        begin = r.period.begin
+    return (f"<HistoriekBeheerder><Beheerder{_dates(begin, None)}><Plaats><Gemeente><NISCode>{esc(nis)}</NISCode>"
+            f"<Naam>{esc(name)}</Naam></Gemeente>{_BELGIE}</Plaats><Fusie><Code>0</Code><Omschrijving>NEEN"
+            "</Omschrijving></Fusie><Taalregime><Code>1</Code><Omschrijving>Nederlands of Duits</Omschrijving>"
+            "</Taalregime></Beheerder></HistoriekBeheerder>")
+
+
+def _birth_place(p: Person) -> str:
+    """``Plaats`` of the birth: the earliest municipality the person is known at (the store keeps no birth place)."""
+    first = min(p.residences, key=lambda r: r.period.begin).address if p.residences else p.contact_address
+    nis, name = (first.nis_code, first.municipality) if first is not None else ("44021", "Gent")
+    return f"<Plaats><Gemeente><NISCode>{esc(nis)}</NISCode><Naam>{esc(name)}</Naam></Gemeente>{_BELGIE}</Plaats>"
+
+
+def _akte(p: Person) -> str:
+    return f"<Aktenummer>{10000 + int(p.insz[6:9])}</Aktenummer>"
+
+
+def _as_child(p: Person) -> list[HouseholdMember] | None:
+    """The members of the oldest household the person lived in as a child of its reference person (position
+    03 or 11), if the store has one: its reference person and partner stand in for the parents."""
+    found = None
+    for mine, members in memberships(p):  # newest first: the last hit is the oldest
+        if mine.position in ("03", "11"):
+            found = members
+    return found
 
 
 def _geboorte(p: Person) -> str:
-    first = min(p.residences, key=lambda r: r.period.begin).address if p.residences else p.contact_address
-    nis, name = (first.nis_code, first.municipality) if first is not None else ("44021", "Gent")
     born = p.birth_date.isoformat()
-    return (f'<HistoriekGeboorte><Geboorte DatumBegin="{born}"><Datum>{born}</Datum><Plaats><Gemeente>'
-            f"<NISCode>{esc(nis)}</NISCode><Naam>{esc(name)}</Naam></Gemeente>{_BELGIE}</Plaats>"
-            f"<Aktenummer>{10000 + int(p.insz[6:9])}</Aktenummer></Geboorte></HistoriekGeboorte>")
+    return (f'<HistoriekGeboorte><Geboorte DatumBegin="{born}"><Datum>{born}</Datum>{_birth_place(p)}{_akte(p)}'
+            "</Geboorte></HistoriekGeboorte>")
 
 
 def _ouder(q: Person) -> str:
@@ -149,20 +165,18 @@ def _ouder(q: Person) -> str:
 
 def _afstamming(p: Person, lookup: PersonLookup) -> str:
     """Filiation: the store keeps no parents, so the reference person and partner of the household a child was
-    born into (position 03, membership from the birth day) stand in for them; otherwise the filiation without
-    parents (MAGDA names parents it does not know by neither)."""
+    grew up in stand in for them, with the birth's place and certificate; a person the store has no such
+    household for gets the filiation's type only (the register's parents are not in the store)."""
     born = p.birth_date.isoformat()
-    parents: list[Person] = []
-    for mine, members in memberships(p):
-        if mine.insz == p.insz and mine.position == "03" and mine.begin == p.birth_date:
-            for m in members:
-                if m.position in ("01", "02") and m.insz != p.insz:
-                    q = lookup(m.insz)
-                    if q is not None:
-                        parents.append(q)
+    head = (f'<HistoriekAfstamming><Afstamming DatumBegin="{born}"><Type><Code>20</Code>'
+            "<Omschrijving>Kind</Omschrijving>")
+    household = _as_child(p)
+    if household is None:
+        return head + "</Type></Afstamming></HistoriekAfstamming>"
+    parents = [q for m in household if m.position in ("01", "02") and m.insz != p.insz
+               and (q := lookup(m.insz)) is not None]
     ouders = f"<Ouders>{''.join(_ouder(q) for q in parents)}</Ouders>" if parents else ""
-    return (f'<HistoriekAfstamming><Afstamming DatumBegin="{born}"><Type><Code>20</Code>'
-            f"<Omschrijving>Kind</Omschrijving></Type>{ouders}</Afstamming></HistoriekAfstamming>")
+    return head + f"</Type>{_birth_place(p)}{_akte(p)}{ouders}</Afstamming></HistoriekAfstamming>"
 
 
 def _adressen(p: Person, vanaf: date | None) -> str:
@@ -206,7 +220,7 @@ def historiek_persoon_inhoud(p: Person, lookup: PersonLookup, vanaf: date | None
              f'<HistoriekNaam>{_naam(p).replace("<Naam>", f"<Naam DatumBegin={attr(born)}>", 1)}</HistoriekNaam>']
     if _GENDER.get(p.gender):
         parts.append(f"<HistoriekGeslacht>{_geslacht(p)}</HistoriekGeslacht>")
-    parts.append(_beheerders(p, vanaf))
+    parts.append(_beheerder(p))
     if p.nationality:
         label = _NATIONALITY.get(p.nationality, "Onbekend")
         parts.append(f"<HistoriekNationaliteit><Nationaliteit DatumBegin={attr(born)}><Code>{esc(p.nationality)}"
