@@ -25,7 +25,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, Engine, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, String, cast, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from proactief.insz import validate_insz
@@ -47,7 +47,7 @@ from proactief.ledger.models import (
 from proactief.lifecycle import renewals
 from proactief.lifecycle.mutations import batches_to_reevaluate, mark_batches_decided
 from proactief.schemes import Outcome, Scheme, load_scheme, scheme_ids
-from proactief.schemes.facts import DATA_ERROR_REASON, TRANSIENT_REASON
+from proactief.schemes.facts import DATA_ERROR_REASON, OBJECTION_REASON, TRANSIENT_REASON
 
 if TYPE_CHECKING:
     from proactief.advice import Advice
@@ -134,6 +134,13 @@ def _set_figures(conn: Connection, run_id: int, status: str | None = None, **fig
     if status is not None:
         values["status"] = status
     conn.execute(update(SchemeRun).where(SchemeRun.id == run_id).values(**values))
+
+
+def _objectors(engine: Engine, people: Iterable[str]) -> set[str]:
+    """Who among ``people`` objects now, in a short read of its own (the advisor asks while no transaction is
+    open): an objection recorded during the run is honoured from the next question on."""
+    with engine.connect() as conn:
+        return _opted_out(conn, people)
 
 
 def _opted_out(conn: Connection, people: Iterable[str]) -> set[str]:
@@ -350,7 +357,10 @@ def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
     if scheme.id not in magda.hoedanigheden:  # the definition names the purpose's Hoedanigheid
         magda = replace(magda, hoedanigheden={**magda.hoedanigheden, scheme.id: scheme.magda.hoedanigheid})
     with MagdaClient(magda, LedgerAuditSink(engine)) as client:
-        advisor = Advisor(client, scheme, city, list_chunk_size=list_chunk_size)
+        # Household members and reference persons who objected are never asked about either: the advisor asks
+        # the ledger which of the persons it is about to ask about objected (one query per round, not per person).
+        advisor = Advisor(client, scheme, city, list_chunk_size=list_chunk_size,
+                          withheld=lambda people: _objectors(engine, people))
         advices = list(advisor.advise_many(asked, run.reference_date))
     at = _now()
     with engine.begin() as conn:
@@ -366,6 +376,8 @@ def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
            "transient": sum(1 for r in rows if r["transient"]),
            "data_errors": sum(1 for r in rows if r["data_error"]),
            "household_disagreements": sum(1 for a in advices if a.household_differs),
+           "household_objections": sum(1 for r in rows if OBJECTION_REASON in r["advice"]["reasons"]),
+           "withheld_questions": advisor.stats.withheld,
            "skipped_opted_out": len(before) + len(after),
            **{k: counts.get(k, 0) for k in ("eligible", "not_eligible", "undetermined")}}
     log.info("run %s chunk %s: %s", run_id, chunk, out)
@@ -405,7 +417,8 @@ def decide(engine: Engine, run_id: int) -> dict[str, int]:
             _decide_rows(conn, run, at, retain)
         conn.execute(delete(StagedAdvice).where(StagedAdvice.run_id == run_id))
         counts = _decision_counts(conn, run_id)
-        _set_figures(conn, run_id, "decided", decisions=counts)
+        objections = _household_objections(conn, run_id)
+        _set_figures(conn, run_id, "decided", decisions=counts, household_objections=objections)
     log.info("run %s decided: %s", run_id, counts)
     return counts
 
@@ -430,6 +443,13 @@ def _decide_rows(conn: Connection, run: Any, at: dt.datetime, retain: dt.date) -
                      "decided_at": at, "retain_until": retain})
     for part in _chunks(rows, 5000):
         _insert_ignore(conn, DecisionRow.__table__, list(part), ("run_id", "insz"))
+
+
+def _household_objections(conn: Connection, run_id: int) -> int:
+    """Subjects left undetermined because someone their decision needed objected (apply at the counter)."""
+    return int(conn.execute(select(func.count()).select_from(DecisionRow).where(
+        DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.UNDETERMINED.value,
+        cast(DecisionRow.reasons, String).like(f"%{OBJECTION_REASON}%"))).scalar_one())
 
 
 def _decision_counts(conn: Connection, run_id: int) -> dict[str, int]:

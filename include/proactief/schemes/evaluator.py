@@ -460,7 +460,10 @@ def evaluate(scheme: Scheme, facts: Facts, reference_date: dt.date, *, allow_mis
         lacking = [v for v in (benefit, valid_until) if v is _MISSING or v is UNKNOWN]
         if lacking:
             decision = Outcome.UNDETERMINED
-            reasons = _dedupe(*(("FACTS_NOT_GATHERED",) if v is _MISSING else (TRANSIENT_REASON,) for v in lacking))
+            # An unknown amount or date says why its fact is unknown (a transient gap, or an objector's data).
+            why = tuple(dict.fromkeys(t.reason for t in run.trace if t.kind == "lookup" and t.reason
+                                      and t.outcome is TraceOutcome.UNKNOWN)) or (TRANSIENT_REASON,)
+            reasons = _dedupe(*(("FACTS_NOT_GATHERED",) if v is _MISSING else why for v in lacking))
         else:
             amounts, percentages = benefit  # type: ignore[misc]
             grant = _grant_terms(scheme, facts, reference_date, valid_until)  # type: ignore[arg-type]
