@@ -82,7 +82,7 @@ def test_cli_flags_map_onto_the_config():
     args = cli_args(port=8088, tls_port=8443, cert_file="s.pem", key_file="s.key", ca_file="ca.pem",
                     require_client_cert=True, testcases_dirs=["a", "b"], allowed_afnemers=["gent.be/x"],
                     fault_rates={"99996": 0.1, "timeout": 0.01}, fault_insz={"91610100176": "60006"},
-                    latency_ms=5, seed=3, population="p.jsonl")
+                    latency_ms=5, seed=3, population="p.jsonl", clock=date(2026, 3, 1))
     config = config_from_args(args)
     assert (config.port, config.tls_port, config.require_client_cert) == (8088, 8443, True)
     assert config.testcases_dirs == ("a", "b")
@@ -90,6 +90,13 @@ def test_cli_flags_map_onto_the_config():
     assert config.fault_rates == {"99996": 0.1, "timeout": 0.01}
     assert config.fault_insz == {"91610100176": "60006"}
     assert (config.latency_ms, config.seed, config.population) == (5.0, 3, "p.jsonl")
+    assert config.clock == date(2026, 3, 1)
+    assert config_from_args([]).clock is None  # no flag: the real date
+
+
+def test_cli_refuses_a_clock_that_is_not_a_date():
+    with pytest.raises(SystemExit):
+        config_from_args(["--clock", "1 maart"])
 
 
 @pytest.mark.parametrize("bad", [["--fault", "12345=0.1"], ["--fault-insz", "123=60006"], ["--fault", "99996=2"]])
