@@ -483,6 +483,8 @@ class Advisor:
             return replace(reg, record=record), members
         if history is Answer.TRANSIENT:
             return replace(reg, record=record), Answer.TRANSIENT
+        if not isinstance(history, HistoriekGezinssamenstelling):
+            return replace(reg, record=record), members  # no history recorded (30001): today's household stands
         on = household_on(history, subject, d)
         record = replace(record, reference_person=on.reference_person)
         reg = RegisterObservation(record, on.members, on.reference, on.membership)
