@@ -81,6 +81,8 @@ _BODY = f"{{{SOAP_NS}}}Body"
 _XML = "text/xml; charset=UTF-8"
 _LEVEL3_FAULTS = {"60006": U_NO_SOURCE_ANSWER, "20002": U_BAD_INSZ}
 """Injected faults answered per question (level 3); 99996 refuses the whole message (level 2)."""
+_VIEW_CACHE = 50_000
+"""At most this many persons-as-of-the-clock are kept (then the cache starts over)."""
 _HTML_500 = (b"<html><head><title>500 Internal Server Error</title></head>"
              b"<body><h1>Internal Server Error</h1></body></html>")
 
@@ -122,6 +124,9 @@ class Simulator:
         self.allowed = config.allowed_afnemers
         self.clock: date | None = config.clock
         """The simulated day; None = the real date (and the whole store is known, as before there was a clock)."""
+        self._views: dict[str, Person | None] = {}
+        """Persons as of the clock day, kept until the clock moves or the person changes (a household's members
+        are asked about again and again)."""
         self.repertorium = Repertorium()
         self.mutations = MutationQueues()
         self.lez = LezRegister()
@@ -179,6 +184,8 @@ class Simulator:
 
     def set_clock(self, day: date | None) -> None:
         """Move the simulated day (None = back to the real date). State (repertorium, queues) is kept."""
+        if day != self.clock:
+            self._views.clear()
         self.clock = day
 
     def now(self) -> datetime:
@@ -191,8 +198,17 @@ class Simulator:
         yet born then)."""
         if self.store is None:
             return None
+        if self.clock is None:
+            return self.store.get(insz)
+        views = self._views
+        if insz in views:
+            return views[insz]
         p = self.store.get(insz)
-        return as_of(p, self.clock) if p is not None else None
+        view = as_of(p, self.clock) if p is not None else None
+        if len(views) >= _VIEW_CACHE:
+            views.clear()
+        views[insz] = view
+        return view
 
     def reset(self) -> None:
         self.repertorium = Repertorium()
@@ -209,6 +225,7 @@ class Simulator:
             "services": sorted(SERVICES),
             "canned_cases": self.canned.count,
             "persons": len(self.store) if self.store is not None else 0,
+            "clock": self.today().isoformat(),
             "schemas_missing": sorted(self.schemas_missing),
         }
 
@@ -230,6 +247,7 @@ class Simulator:
         if self.store is None:
             self.store = InMemoryPopulationStore()
         self.store.upsert(person)
+        self._views.pop(person.insz, None)
         return self.push_mutation(person.insz)
 
     def register(self, afnemer: str, inszs: list[str], hoedanigheid: str = "", begin: date | None = None) -> int:

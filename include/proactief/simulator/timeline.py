@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import TypeVar
 
 from proactief.simulator.population import (
     HouseholdMember,
@@ -30,6 +31,8 @@ from proactief.simulator.population import (
     SocialStatute,
     Vehicle,
 )
+
+_T = TypeVar("_T")
 
 __all__ = ["as_of", "vehicle_status", "vehicle_known", "period_as_of", "statutes_as_of"]
 
@@ -43,13 +46,18 @@ def period_as_of(p: Period, day: date) -> Period | None:
     return p
 
 
+def _same(items: tuple[_T, ...], out: list[_T]) -> tuple[_T, ...]:
+    """The original tuple when nothing changed (most persons' facts all lie before the day: no copies)."""
+    return items if len(out) == len(items) and all(a is b for a, b in zip(out, items, strict=True)) else tuple(out)
+
+
 def _residences(items: tuple[Residence, ...], day: date) -> tuple[Residence, ...]:
     out = []
     for r in items:
         period = period_as_of(r.period, day)
         if period is not None:
             out.append(r if period is r.period else Residence(r.address, period))
-    return tuple(out)
+    return _same(items, out)
 
 
 def _household(items: tuple[HouseholdMember, ...], day: date) -> tuple[HouseholdMember, ...]:
@@ -58,7 +66,7 @@ def _household(items: tuple[HouseholdMember, ...], day: date) -> tuple[Household
         if m.begin is not None and m.begin > day:
             continue
         out.append(replace(m, end=None) if m.end is not None and m.end > day else m)
-    return tuple(out)
+    return _same(items, out)
 
 
 def statutes_as_of(items: tuple[SocialStatute, ...], day: date) -> tuple[SocialStatute, ...]:
@@ -68,17 +76,16 @@ def statutes_as_of(items: tuple[SocialStatute, ...], day: date) -> tuple[SocialS
         if not s.periods:  # the source says yes without periods: nothing dated to hide
             out.append(s)
             continue
-        periods = tuple(q for q in (period_as_of(p, day) for p in s.periods) if q is not None)
+        periods = [q for q in (period_as_of(p, day) for p in s.periods) if q is not None]
         if periods:  # a statute whose every period is still to come is not known at all
-            out.append(SocialStatute(s.name, periods))
-    return tuple(out)
+            kept = _same(s.periods, periods)
+            out.append(s if kept is s.periods else SocialStatute(s.name, kept))
+    return _same(items, out)
 
 
 def _cards(items: tuple[SocialCard, ...], day: date) -> tuple[SocialCard, ...]:
-    return tuple(
-        replace(c, end_date=None) if c.end_date is not None and c.end_date > day else c
-        for c in items if c.delivery_date <= day
-    )
+    return _same(items, [replace(c, end_date=None) if c.end_date is not None and c.end_date > day else c
+                         for c in items if c.delivery_date <= day])
 
 
 def _leefloon(items: tuple[LeefloonYear, ...], day: date) -> tuple[LeefloonYear, ...]:
@@ -89,7 +96,7 @@ def _leefloon(items: tuple[LeefloonYear, ...], day: date) -> tuple[LeefloonYear,
             continue
         payments = tuple(q for q in y.payments if q.month <= month)
         out.append(y if len(payments) == len(y.payments) else LeefloonYear(y.year, payments))
-    return tuple(out)
+    return _same(items, out)
 
 
 def vehicle_known(v: Vehicle, day: date | None) -> bool:
@@ -110,18 +117,24 @@ def as_of(p: Person, day: date | None) -> Person | None:
         return p
     if p.birth_date > day:
         return None
-    return replace(
-        p,
-        death_date=p.death_date if p.death_date is not None and p.death_date <= day else None,
-        residences=_residences(p.residences, day),
-        household=_household(p.household, day),
-        statutes=statutes_as_of(p.statutes, day),
-        social_cards=_cards(p.social_cards, day),
-        tax_assessments=tuple(t for t in p.tax_assessments if t.available_from is None or t.available_from <= day),
-        leefloon=_leefloon(p.leefloon, day),
-        vehicles=tuple(
-            replace(v, status=vehicle_status(v, day), cancelled=v.cancelled if v.cancelled and v.cancelled <= day
-                    else None)
-            for v in p.vehicles if vehicle_known(v, day)
-        ),
-    )
+    fields = {
+        "death_date": p.death_date if p.death_date is not None and p.death_date <= day else None,
+        "residences": _residences(p.residences, day),
+        "household": _household(p.household, day),
+        "statutes": statutes_as_of(p.statutes, day),
+        "social_cards": _cards(p.social_cards, day),
+        "tax_assessments": _same(p.tax_assessments, [t for t in p.tax_assessments
+                                                     if t.available_from is None or t.available_from <= day]),
+        "leefloon": _leefloon(p.leefloon, day),
+        "vehicles": _same(p.vehicles, [_vehicle(v, day) for v in p.vehicles if vehicle_known(v, day)]),
+    }
+    changed = {k: v for k, v in fields.items() if v is not getattr(p, k)}
+    return replace(p, **changed) if changed else p
+
+
+def _vehicle(v: Vehicle, day: date) -> Vehicle:
+    if v.cancelled is None:
+        return v
+    if v.cancelled <= day:
+        return v if v.status == "CAN" else replace(v, status="CAN")
+    return replace(v, cancelled=None)
