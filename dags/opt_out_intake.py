@@ -7,6 +7,10 @@ read at all). A file with rejected lines (bad INSZ, action or date) has its vali
 ``processed/<file>.rejected.txt`` next to it naming each rejected line by number and reason (never its content).
 Either way the task then fails and e-mails the operators: an objection that was not recorded needs a person.
 Re-applying a file changes nothing. The other way in is the command ``proactief optout add``.
+
+Then every new objection (from a file, the command or the dashboard) is unsubscribed from MAGDA's repertorium
+(``RegistreerUitschrijving``), once; one MAGDA could not take is tried again at the next intake (``unsubscribe``
+in the task's result: ``failed`` > 0 is logged as a warning, it does not fail the task).
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ with DAG(
         import shutil
         from pathlib import Path
 
+        from proactief.ledger.audit import LedgerAuditSink
         from proactief.lifecycle import import_objections
-        from proactief.lifecycle.optout import IntakeFileError
+        from proactief.lifecycle.optout import IntakeFileError, unsubscribe_objectors
+        from proactief.magda.client import MagdaClient
 
         raw = os.environ.get("PROACTIEF_OPTOUT_INBOX")
         if not raw:
@@ -68,6 +74,8 @@ with DAG(
                     (processed / f"{path.name}.rejected.txt").write_text(report, encoding="utf-8")
                     with_rejections.append(path.name)
                 shutil.move(str(path), processed / path.name)
+            with MagdaClient(runtime.magda_config(), LedgerAuditSink(engine)) as client:
+                unsubscribed = unsubscribe_objectors(engine, client)
         problems = []
         if unreadable:
             problems.append(f"{len(unreadable)} intake file(s) could not be read, moved to failed/: "
@@ -76,7 +84,7 @@ with DAG(
             problems.append(f"{totals['rejected']} line(s) rejected (not recorded) in {', '.join(with_rejections)}; "
                             "the reasons per line are in processed/<file>.rejected.txt")
         if problems:
-            raise AirflowFailException("; ".join(problems) + f" (applied: {totals})")
-        return totals
+            raise AirflowFailException("; ".join(problems) + f" (applied: {totals}; repertorium: {unsubscribed})")
+        return {**totals, "unsubscribe": unsubscribed}
 
     apply_intake_files()

@@ -300,11 +300,38 @@ def _record(action: Callable[..., Any], insz: str, channel: str, note: str | Non
 
 @optout_app.command("add")
 def optout_add(insz: Insz, channel: Channel, note: Note = None, recorded_by: RecordedBy = None,
-               db_url: DbUrl = None) -> None:
+               db_url: DbUrl = None,
+               magda_url: Annotated[str | None, typer.Option(
+                   "--magda-url", envvar="PROACTIEF_MAGDA_BASE_URL",
+                   help="MAGDA endpoint base: unsubscribe the person from the repertorium now (else the next "
+                        "opt-out intake does).")] = None) -> None:
     """Record an objection: stops every query, grant and notice for the person at once."""
     from proactief.lifecycle.optout import record_objection
 
     _record(record_objection, insz, channel, note, recorded_by, db_url, "objection recorded")
+    if not magda_url:
+        typer.echo("MAGDA repertorium: unsubscribed by the next opt-out intake")
+        return
+    from proactief.ledger.audit import LedgerAuditSink
+    from proactief.lifecycle.optout import unsubscribe_objectors
+    from proactief.magda.client import MagdaClient
+    from proactief.magda.config import MagdaConfig
+
+    engine = _ledger(db_url)
+    try:
+        config = MagdaConfig.from_env().with_changes(base_url=magda_url)
+        with MagdaClient(config, LedgerAuditSink(engine)) as client:
+            done = unsubscribe_objectors(engine, client)
+    except Exception as exc:  # noqa: BLE001 - the objection stands; the intake unsubscribes it later
+        typer.secho(f"MAGDA repertorium: not unsubscribed now ({type(exc).__name__}); the next opt-out intake "
+                    "tries again", err=True, fg=typer.colors.YELLOW)
+        return
+    finally:
+        engine.dispose()
+    if done["failed"]:
+        typer.echo("MAGDA repertorium: not unsubscribed now; the next opt-out intake tries again")
+    else:
+        typer.echo(f"MAGDA repertorium: {done['unsubscribed'] + done['not_inscribed']} objection(s) unsubscribed")
 
 
 @optout_app.command("withdraw")

@@ -5,11 +5,13 @@ next to the processed file and page the operators too), retention runs."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from proactief.simulator.testing import RunningSimulator, running_simulator
 from tests.dags.airflow_env import Sink, dag_test, message_text
 
 pytestmark = pytest.mark.integration
@@ -20,8 +22,19 @@ def valid_insz(first9: str) -> str:
     return first9 + f"{97 - int(first9) % 97:02d}"
 
 
+@pytest.fixture
+def sim() -> Iterator[RunningSimulator]:
+    """MAGDA for the repertorium unsubscription of new objections."""
+    with running_simulator(seed=5) as running:
+        yield running
+
+
 def test_opt_out_intake_applies_each_file_once_and_moves_it(
-        airflow_home: dict[str, str], pg_url: str, ledger: Engine, tmp_path: Path, smtp: Sink) -> None:
+        airflow_home: dict[str, str], pg_url: str, ledger: Engine, tmp_path: Path, smtp: Sink,
+        sim: RunningSimulator) -> None:
+    from sqlalchemy import select
+
+    from proactief.ledger.models import MagdaConsultation
     from proactief.lifecycle import is_opted_out
 
     inbox = tmp_path / "inbox"
@@ -30,7 +43,9 @@ def test_opt_out_intake_applies_each_file_once_and_moves_it(
     (inbox / "2026-11-28-web.csv").write_text(f"insz,action,channel,at\n{person},object,web,2026-11-28T10:00\n"
                                               "123,object,web,2026-11-28\n")
     (inbox / "garbage.csv").write_text("name,when\nx,y\n")
-    env = {**airflow_home, **smtp.conn_env, "PROACTIEF_DB_URL": pg_url, "PROACTIEF_OPTOUT_INBOX": str(inbox)}
+    env = {**airflow_home, **smtp.conn_env, "PROACTIEF_DB_URL": pg_url, "PROACTIEF_OPTOUT_INBOX": str(inbox),
+           "PROACTIEF_MAGDA_BASE_URL": sim.base_url, "PROACTIEF_MAGDA_IDENTIFICATIE": "gent.be/proactief",
+           "PROACTIEF_MAGDA_BACKOFF_BASE": "0", "PROACTIEF_MAGDA_BACKOFF_CAP": "0"}
 
     result = dag_test(env, "opt_out_intake", dt.datetime(2026, 11, 28, 10, 15, tzinfo=dt.UTC), {})
     assert result["tasks"]["apply_intake_files[-1]"] == "failed"  # the unreadable file pages the operators
@@ -51,6 +66,11 @@ def test_opt_out_intake_applies_each_file_once_and_moves_it(
 
     again = dag_test(env, "opt_out_intake", dt.datetime(2026, 11, 28, 10, 30, tzinfo=dt.UTC), {})
     assert again["state"] == "success", again["tasks"]
+    # The new objection was unsubscribed from the repertorium by the first intake, and only then (audited).
+    with ledger.connect() as conn:
+        asked = conn.execute(select(MagdaConsultation.service, MagdaConsultation.purpose)
+                             .where(MagdaConsultation.subject_insz == person)).all()
+    assert [tuple(a) for a in asked] == [("Repertorium.RegistreerUitschrijving-02.01", "opt-out")]
 
 
 def test_retention_runs_on_the_ledger(airflow_home: dict[str, str], pg_url: str, ledger: Engine) -> None:

@@ -82,3 +82,27 @@ def test_sync_imports_the_population_and_registers_it(pg_url: str, tmp_path: Pat
     assert f'"residents": {residents}' in out and f'"registered": {residents}' in out
     code, out = run("optout", "sync", "--from", str(tmp_path / "nowhere"), "--db-url", pg_url)
     assert code == 2 and "residents.csv was not delivered" in out
+
+
+def test_add_with_magda_unsubscribes_the_objector_from_the_repertorium_at_once(pg_url: str) -> None:
+    from sqlalchemy import select
+
+    from proactief.ledger.models import MagdaConsultation
+
+    person = make_insz(4343)
+    with running_simulator(seed=5) as sim:
+        sim.admin("POST", "repertorium", {"afnemer": "gent.be/proactief", "insz": [person]})
+        code, out = run("optout", "add", "--insz", person, "--channel", "letter", "--recorded-by", "agent-7",
+                        "--db-url", pg_url, "--magda-url", sim.base_url)
+        assert code == 0 and "MAGDA repertorium: 1 objection(s) unsubscribed" in out, out
+        assert person not in out
+        state = sim.admin("GET", "state")["repertorium"]
+    assert state["persons"] == 0
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            services = list(conn.execute(select(MagdaConsultation.service)
+                                         .where(MagdaConsultation.subject_insz == person)).scalars())
+    finally:
+        engine.dispose()
+    assert services == ["Repertorium.RegistreerUitschrijving-02.01"]

@@ -4,13 +4,15 @@ history is kept, a withdrawal restarts nothing, the intake file is applied line 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, insert, select
 
 from proactief.insz import InvalidINSZ
-from proactief.ledger.models import OptOut, OptOutEvent, RunSubject, StagedAdvice
+from proactief.ledger.audit import LedgerAuditSink
+from proactief.ledger.models import MagdaConsultation, OptOut, OptOutEvent, RunSubject, StagedAdvice
 from proactief.lifecycle.optout import (
     IntakeFileError,
     import_objections,
@@ -18,8 +20,12 @@ from proactief.lifecycle.optout import (
     opt_out_history,
     opted_out_among,
     record_objection,
+    unsubscribe_objectors,
     withdraw_objection,
 )
+from proactief.magda.client import MagdaClient
+from proactief.magda.config import MagdaConfig
+from proactief.simulator.testing import RunningSimulator, running_simulator
 from tests.lifecycle.ledger_rows import add_grant, add_outbox, add_run, count, make_insz, many_insz, outbox_status
 
 pytestmark = pytest.mark.integration
@@ -161,3 +167,72 @@ def test_an_intake_file_with_other_columns_is_refused_as_a_whole(ledger: Engine,
         import_objections(ledger, path)
     assert A not in str(err.value)
     assert count(ledger, OptOutEvent) == 0
+
+
+# ------------------------------------------------------------------------------------------ repertorium
+
+AFNEMER = "gent.be/proactief"
+UNSUBSCRIBE = "Repertorium.RegistreerUitschrijving-02.01"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[RunningSimulator]:
+    with running_simulator(seed=5) as running:
+        yield running
+
+
+def unsubscribe(ledger: Engine, sim: RunningSimulator) -> dict[str, int]:
+    config = MagdaConfig(base_url=sim.base_url, identificatie=AFNEMER, backoff_base=0.0, backoff_cap=0.0)
+    with MagdaClient(config, LedgerAuditSink(ledger)) as client:
+        return unsubscribe_objectors(ledger, client)
+
+
+def unsubscriptions(ledger: Engine, insz: str) -> list[str]:
+    with ledger.connect() as conn:
+        return list(conn.execute(select(MagdaConsultation.outcome).where(
+            MagdaConsultation.subject_insz == insz, MagdaConsultation.service == UNSUBSCRIBE)
+            .order_by(MagdaConsultation.id)).scalars())
+
+
+def inscribed(sim: RunningSimulator) -> int:
+    return int(sim.admin("GET", "state")["repertorium"]["afnemers"].get(AFNEMER, 0))
+
+
+def test_an_objection_unsubscribes_the_person_from_the_repertorium_once(ledger: Engine,
+                                                                       sim: RunningSimulator) -> None:
+    c, d = make_insz(31), make_insz(32)
+    sim.admin("POST", "reset")
+    sim.admin("POST", "repertorium", {"afnemer": AFNEMER, "insz": [c, d]})
+    record_objection(ledger, c, channel="web")
+
+    first = unsubscribe(ledger, sim)
+    assert first == {"pending": 1, "unsubscribed": 1, "not_inscribed": 0, "failed": 0}
+    assert inscribed(sim) == 1  # only the other person is still followed
+    # A retried intake, or the same objection recorded again, unsubscribes nothing twice.
+    record_objection(ledger, c, channel="contact-centre")
+    assert unsubscribe(ledger, sim)["pending"] == 0
+    assert unsubscriptions(ledger, c) == ["ok"]
+    assert unsubscriptions(ledger, d) == []
+    # Withdrawn and taken up again: a new objection, unsubscribed again (MAGDA had no inscription left: done).
+    withdraw_objection(ledger, c, channel="web")
+    record_objection(ledger, c, channel="web")
+    assert unsubscribe(ledger, sim) == {"pending": 1, "unsubscribed": 0, "not_inscribed": 1, "failed": 0}
+    assert len(unsubscriptions(ledger, c)) == 2
+
+
+def test_an_unsubscription_magda_could_not_take_is_tried_again_at_the_next_intake(ledger: Engine,
+                                                                                  sim: RunningSimulator) -> None:
+    e = make_insz(33)
+    sim.admin("POST", "reset")
+    sim.admin("POST", "repertorium", {"afnemer": AFNEMER, "insz": [e]})
+    record_objection(ledger, e, channel="web")
+    sim.admin("POST", "faults", {"insz": {e: "99996"}})
+    try:
+        assert unsubscribe(ledger, sim)["failed"] == 1
+    finally:
+        sim.admin("POST", "faults", {"insz": {}})
+    with ledger.connect() as conn:
+        assert conn.execute(select(OptOut.unsubscribed_at).where(OptOut.insz == e)).scalar_one() is None
+    assert unsubscribe(ledger, sim)["unsubscribed"] == 1
+    assert inscribed(sim) == 0
+    assert unsubscriptions(ledger, e)[-1] == "ok"

@@ -168,6 +168,9 @@ class OptOut(Base):
     active: Mapped[bool] = mapped_column(Boolean)
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     channel: Mapped[str] = mapped_column(String(20))
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When MAGDA's repertorium was told to stop following the person (``RegistreerUitschrijving``) for this
+    objection; empty while that is still to be done (the opt-out intake sends it, and retries a failed one)."""
 
 
 class OptOutEvent(Base):

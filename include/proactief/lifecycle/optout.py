@@ -5,8 +5,14 @@ the history (``opt_out_event``) grows by one row, pending notifications to the p
 runs had staged about them (MAGDA outcomes, run membership) is deleted. Every later step checks the state again
 (see :mod:`proactief.lifecycle.runs`), so nothing is asked, granted or sent while the objection is active.
 
+A new objection also unsubscribes the person from MAGDA's repertorium (``RegistreerUitschrijving``), once:
+:func:`unsubscribe_objectors` (run by every opt-out intake, and by ``proactief optout add`` when MAGDA is configured)
+sends it for each active objection not unsubscribed yet and notes when (``opt_out.unsubscribed_at``); a failed call
+stays pending for the next intake. Runs never ask about an objector, subject or household member, so nothing
+inscribes them again while the objection holds.
+
 A withdrawal only flips the state back and records it: nothing is restarted; the next scheme run simply
-includes the person again. Nothing here logs or raises an INSZ.
+includes the person again (and re-inscribes them when MAGDA asks for it). Nothing here logs or raises an INSZ.
 """
 
 from __future__ import annotations
@@ -16,14 +22,25 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, case, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from proactief.insz import InvalidINSZ, validate_insz
-from proactief.ledger.models import GrantRow, OptOut, OptOutEvent, OutboxMessage, RunSubject, StagedAdvice
+from proactief.ledger.models import (
+    GrantRow,
+    OptOut,
+    OptOutEvent,
+    OutboxMessage,
+    Resident,
+    RunSubject,
+    StagedAdvice,
+)
+
+if TYPE_CHECKING:
+    from proactief.magda.client import MagdaClient
 
 __all__ = [
     "INTAKE_COLUMNS",
@@ -34,6 +51,7 @@ __all__ = [
     "opted_out_among",
     "opt_out_history",
     "record_objection",
+    "unsubscribe_objectors",
     "withdraw_objection",
 ]
 
@@ -46,6 +64,8 @@ LOCAL_TZ = ZoneInfo("Europe/Brussels")
 MAX_LISTED_ERRORS = 100
 """Rejected lines listed in the result (all are counted and logged): keeps the result small enough for XCom."""
 _IN_CHUNK = 5000
+UNSUBSCRIBE_PURPOSE = "opt-out"
+"""The purpose the repertorium unsubscription is asked (and audited) under: the afnemer's default Hoedanigheid."""
 _CANCELLED_NOTE = "cancelled: the person objected (GDPR Art. 21)"
 
 
@@ -84,13 +104,16 @@ def _upsert_active(conn: Connection, insz: str, at: dt.datetime, channel: str) -
             "active": True,
             "since": case((OptOut.active.is_(True), OptOut.since), else_=stmt.excluded.since),
             "channel": case((OptOut.active.is_(True), OptOut.channel), else_=stmt.excluded.channel),
+            # Taken up again after a withdrawal: a new objection, to be unsubscribed again.
+            "unsubscribed_at": case((OptOut.active.is_(True), OptOut.unsubscribed_at), else_=None),
         }))
         return
     current = conn.execute(select(OptOut.active).where(OptOut.insz == insz).with_for_update()).scalar_one_or_none()
     if current is None:
         conn.execute(insert(OptOut).values(**values))
     elif not current:
-        conn.execute(update(OptOut).where(OptOut.insz == insz).values(active=True, since=at, channel=channel))
+        conn.execute(update(OptOut).where(OptOut.insz == insz).values(active=True, since=at, channel=channel,
+                                                                      unsubscribed_at=None))
 
 
 def _event(conn: Connection, insz: str, action: Literal["object", "withdraw"], at: dt.datetime, channel: str,
@@ -191,6 +214,42 @@ def opted_out_among(engine_or_connection: Engine | Connection, insz_iterable: It
         return read(engine_or_connection)
     with engine_or_connection.connect() as conn:
         return read(conn)
+
+
+def unsubscribe_objectors(engine: Engine, client: MagdaClient) -> dict[str, int]:
+    """Tell MAGDA's repertorium to stop following every person with an active objection that was not
+    unsubscribed yet (``Repertorium.RegistreerUitschrijving``, one question per person, audited like every call).
+
+    Done (``unsubscribed_at`` set, and the resident no longer counted as registered) when MAGDA confirms, or answers
+    that it had no inscription (40003: nothing to stop). A transient answer or a data error leaves the objection
+    pending: the next call (the next intake) tries again. Configuration errors and SOAP faults raise. Returns
+    ``{"pending", "unsubscribed", "not_inscribed", "failed"}``.
+    """
+    from proactief.magda.audit import OutcomeClass
+
+    with engine.connect() as conn:
+        pending = list(conn.execute(select(OptOut.insz).where(OptOut.active.is_(True), OptOut.unsubscribed_at.is_(None))
+                                    .order_by(OptOut.since, OptOut.insz)).scalars())
+    counts = {"pending": len(pending), "unsubscribed": 0, "not_inscribed": 0, "failed": 0}
+    if not pending:
+        return counts
+    done = {OutcomeClass.OK: "unsubscribed", OutcomeClass.DEFINITIVE: "unsubscribed",
+            OutcomeClass.NEEDS_INSCRIPTION: "not_inscribed"}
+    for insz, answer in client.for_each(pending, lambda i: client.registreer_uitschrijving(
+            i, purpose=UNSUBSCRIBE_PURPOSE)):
+        outcome = done.get(answer.outcome)
+        if outcome is None:
+            counts["failed"] += 1
+            continue
+        with engine.begin() as conn:
+            conn.execute(update(OptOut).where(OptOut.insz == insz, OptOut.active.is_(True),
+                                              OptOut.unsubscribed_at.is_(None)).values(unsubscribed_at=_now()))
+            conn.execute(update(Resident).where(Resident.insz == insz).values(repertorium_registered=False))
+        counts[outcome] += 1
+    log.log(logging.WARNING if counts["failed"] else logging.INFO,
+            "repertorium unsubscription of %(pending)d objector(s): %(unsubscribed)d unsubscribed, %(not_inscribed)d "
+            "had no inscription, %(failed)d failed (tried again at the next intake)", counts)
+    return counts
 
 
 def opt_out_history(engine: Engine, insz: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:

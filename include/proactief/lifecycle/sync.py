@@ -296,6 +296,10 @@ def sync_repertorium(engine: Engine, magda: MagdaConfig, *, batch_size: int = RE
                     else:
                         conn.execute(update(Resident).where(Resident.insz.in_(part))
                                      .values(repertorium_registered=False))
+                        # The objection's unsubscription is done: the next opt-out intake does not send it again.
+                        conn.execute(update(OptOut).where(OptOut.insz.in_(part), OptOut.active.is_(True),
+                                                          OptOut.unsubscribed_at.is_(None))
+                                     .values(unsubscribed_at=dt.datetime.now(dt.UTC)))
                 counts["deregistered"] += len(part)
     log.info("repertorium sync: %(registered)d registered, %(deregistered)d deregistered, %(failed)d failed, "
              "%(removed)d left person(s) removed, %(skipped_opted_out)d not registered (objection)", counts)
