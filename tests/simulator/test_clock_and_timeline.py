@@ -28,6 +28,7 @@ from sim_envelopes import (
     historiek,
     leefloon,
     level3_codes,
+    mutaties,
     registreer_inschrijving,
     sociaal_statuut,
     voor_lijst,
@@ -279,6 +280,16 @@ def test_an_inscription_counts_from_its_begin_on_the_clock(tsim):
         assert level3_codes(post(from_template("GeefPersoon", "02.02.0000", HEAD, afnemer=afnemer))) == ["40003"]
         s.set_clock(date(2026, 2, 1))
         assert level3_codes(post(from_template("GeefPersoon", "02.02.0000", HEAD, afnemer=afnemer))) == []
+
+
+def test_a_mutation_is_dated_on_the_clock_day(tsim, ask):
+    afnemer = f"gent.be/t-{uuid.uuid4().hex[:8]}"
+    tsim.set_clock(date(2026, 5, 20))
+    tsim.admin("POST", "repertorium", {"afnemer": afnemer, "insz": [HEAD]})
+    tsim.admin("POST", "mutations", {"insz": [HEAD]})
+    batch = ask(date(2026, 5, 21), mutaties(afnemer=afnemer))
+    assert batch.findtext(".//PersoonMutatiesNotificaties/DatumCreatie") == "2026-05-20"
+    assert batch.findtext("Repliek/Context/Bericht/Tijdstip/Datum") == "2026-05-21"
 
 
 # ----------------------------------------------------------------------------------------- history services

@@ -101,8 +101,8 @@ class MutationQueues:
     def __init__(self) -> None:
         self.queues: dict[str, _Queue] = {}
 
-    def push(self, insz: str, afnemers: list[str], kind: str = "WIJZIGING", day: date | None = None) -> int:
-        day = day or date.today()
+    def push(self, insz: str, afnemers: list[str], kind: str, day: date) -> int:
+        """Queue that ``insz`` changed on ``day`` (the simulator's clock day) for each of ``afnemers``."""
         for a in afnemers:
             q = self.queues.setdefault(a, _Queue())
             if insz not in q.pending:
