@@ -262,8 +262,24 @@ def test_a_renewed_lez_exemption_says_only_what_changed_never_granted_again(chan
 def test_a_renewal_message_needs_the_old_end_and_a_scheme_with_renewal_wording():
     with pytest.raises(RenderError, match="no old or new end date"):
         render(_renewed(None))
-    with pytest.raises(RenderError, match="no template uitpas-kansentarief/verlengd"):
-        render(replace(notice(replace(uitpas(), previous_until=dt.date(2026, 12, 31))), kind="verlengd"))
+    with pytest.raises(RenderError, match="no template ivago-tegemoetkoming/verlengd"):
+        render(replace(notice(replace(ivago(), previous_until=dt.date(2026, 12, 31))), kind="verlengd"))
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_renewed_uitpas_kansentarief_says_only_the_new_end_date_never_granted_again(channel):
+    line = replace(uitpas(), valid_from=dt.date(2027, 1, 1), valid_until=dt.date(2027, 12, 31),
+                   previous_until=dt.date(2026, 12, 31))
+    n = on_channel(replace(notice(line), kind="verlengd"), channel)
+    r = render(n)
+    assert r.subject == "Uw voordeel loopt langer: kansentarief op uw UiTPAS"
+    text = " ".join(r.text.split())
+    assert "liep tot en met 31 december 2026" in text and "verlengd tot en met 31 december 2027" in text
+    assert "Verder verandert er niets" in text and "tot en met 31 december 2027" in r.html
+    assert "toekent" not in r.subject + r.text and "Wat de stad u toekent" not in r.html
+    assert "staat nu het kansentarief" not in text, "the grant wording is not repeated"
+    assert n.message_id in text and len(r.text) < len(render(notice(uitpas())).text)
+    assert_no_insz(r.subject, r.text, r.html)
 
 
 def test_a_stopped_exemption_that_moves_to_another_vehicle_says_where_it_went():

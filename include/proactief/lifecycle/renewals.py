@@ -12,13 +12,23 @@ new key every run, because the end date (D + 5 years) moves with D. What identif
   went (``moved_to``): LEZ has one exemption per parking card, so an exemption that must move to another vehicle
   ends the old one.
 
-Schemes whose key has no end date (UiTPAS, IVAGO, onderwijskorting: one grant per period) are not touched here:
-their key already is their identity. Everything is read in the grant step's transaction, and the renewal grant is
-an ordinary grant row with its own key (the decision's), so a retried or repeated run finds it and adds nothing.
+A scheme whose key holds the *period* instead (UiTPAS: ``[scheme, subject, year]``, one grant per person and
+calendar year) already recognises a running grant by its key. With ``renew_before_end_days`` (UiTPAS: 31 days
+before 31 December) the run inside the window makes the *next* period's grant as a renewal
+(:func:`plan_next_periods`): when the decision's own grant began before D (it runs, it is not this period's first
+grant) and ends inside the window, one grant with the next period's key, valid from the day after the end until
+the scheme's end date counted from that day (1 January to 31 December of the next year), told in the same short
+message. A person not eligible on D, or who objected, has no eligible decision to plan from and gets no renewal;
+the next period's own run finds the key granted and adds nothing (no second letter). Schemes without a window
+(IVAGO, onderwijskorting) are not touched here.
+
+Everything is read in the grant step's transaction, and a renewal grant is an ordinary grant row with its own key
+(LEZ: the decision's; UiTPAS: the next year's), so a retried or repeated run finds it and adds nothing.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -29,13 +39,18 @@ from sqlalchemy import Connection, select
 
 from proactief.ledger.models import GrantRow
 from proactief.schemes import Scheme
+from proactief.schemes.model import DateRule, EarliestOf, NextDayMonth, Period, YearsAfterReferenceDate, period_label
 
-__all__ = ["RUNNING_STATUSES", "Plan", "covering_grants", "identity", "plan_grants", "renewable", "running_grants",
+__all__ = ["PERIOD_PARTS", "RUNNING_STATUSES", "NextPeriod", "Plan", "covering_grants", "identity",
+           "next_period_end", "plan_grants", "plan_next_periods", "renewable", "renews_by_period", "running_grants",
            "window_days"]
 
 RUNNING_STATUSES = ("granted", "delivered")
 """A grant in one of these states holds (or will, once delivered) until its end; revoked and cancelled ones do not."""
 _DAY = dt.timedelta(days=1)
+PERIOD_PARTS = {"year": Period.YEARLY, "month": Period.MONTHLY, "school_year": Period.SCHOOL_YEAR,
+                "week": Period.WEEKLY}
+"""Key parts that name a period (the evaluator fills them in from D the same way)."""
 
 
 @dataclass(frozen=True)
@@ -136,4 +151,93 @@ def covering_grants(conn: Connection, scheme: Scheme, d: dt.date,
         same = [g for g in running.get(holder, []) if identity(scheme, g.grant_key) == identity(scheme, key)]
         if same:
             out[key] = _latest(same)
+    return out
+
+
+# ------------------------------------------------------------------------------------- period keys (UiTPAS)
+
+
+@dataclass(frozen=True)
+class NextPeriod:
+    """The next period's grant a running grant is renewed with (UiTPAS: the next calendar year's)."""
+
+    key: str
+    valid_from: dt.date
+    """The day after the running grant's end."""
+    valid_until: dt.date
+    renews: int
+    """The id of the running grant it continues."""
+    previous_until: dt.date
+    """The running grant's end date (the message says what changed)."""
+
+
+def _safe_date(year: int, month: int, day: int) -> dt.date:
+    return dt.date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def _label(part: str, on: dt.date) -> str:
+    return f"{on.year:04d}" if part == "year" else period_label(PERIOD_PARTS[part], on)
+
+
+def next_period_end(scheme: Scheme, on: dt.date) -> dt.date | None:
+    """The scheme's end date for a grant starting ``on``, where it needs no facts (a day and month, years after);
+    None where it depends on a person's facts, which only a decision on that day can tell."""
+
+    def end(rule: DateRule) -> dt.date | None:
+        if isinstance(rule, NextDayMonth):  # as the evaluator counts it from D
+            month, day = (int(x) for x in str(scheme.parameter(rule.parameter, on)).split("-"))
+            candidate = _safe_date(on.year, month, day)
+            return candidate if candidate >= on else _safe_date(on.year + 1, month, day)
+        if isinstance(rule, YearsAfterReferenceDate):
+            years = int(scheme.parameter(rule.parameter, on))  # type: ignore[arg-type]
+            return _safe_date(on.year + years, on.month, on.day)
+        if isinstance(rule, EarliestOf):
+            found = [end(item) for item in rule.items]
+            return None if any(f is None for f in found) else min(f for f in found if f is not None)
+        return None  # a fact's date (the parking card's end)
+
+    return end(scheme.grant.valid_until)
+
+
+def renews_by_period(scheme: Scheme) -> bool:
+    """The key names the period (UiTPAS: the year) and the scheme has a renewal window: inside it, a running grant
+    gets the next period's grant as a renewal instead of a new grant when that period's own run comes."""
+    return (not renewable(scheme) and bool(scheme.grant.renew_before_end_days)
+            and any(p in PERIOD_PARTS for p in scheme.grant.idempotency_key))
+
+
+def _next_key(scheme: Scheme, key: str, on: dt.date) -> str | None:
+    names = scheme.grant.idempotency_key
+    parts = key.split("|")
+    if len(parts) != len(names):
+        return None
+    return "|".join(_label(n, on) if n in PERIOD_PARTS else p for n, p in zip(names, parts, strict=True))
+
+
+def plan_next_periods(conn: Connection, scheme: Scheme, d: dt.date,
+                      decisions: Sequence[tuple[str, str]]) -> dict[str, NextPeriod]:
+    """For ``(holder, key)`` of eligible, not objected decisions on ``d``: per decision key, the next period's
+    grant to make as a renewal. Only where the key's own grant runs (granted or delivered, not ended), began before
+    ``d`` (this period's first grant is not renewed by the run that made it: a retry or re-run stays the same) and
+    ends inside the window (``renew_before_end_days`` before its end)."""
+    window = window_days(scheme, d)
+    if window is None or not decisions:
+        return {}
+    wanted = {key: holder for holder, key in decisions}
+    out: dict[str, NextPeriod] = {}
+    keys = list(wanted)
+    for i in range(0, len(keys), 5000):
+        for row in conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.insz, GrantRow.valid_from,
+                                       GrantRow.valid_until, GrantRow.terms)
+                                .where(GrantRow.scheme_id == scheme.id, GrantRow.grant_key.in_(keys[i:i + 5000]),
+                                       GrantRow.status.in_(RUNNING_STATUSES), GrantRow.valid_from < d,
+                                       GrantRow.valid_until >= d)):
+            if row.insz != wanted[row.grant_key] or _ended(row, d) or (row.valid_until - d).days > window:
+                continue
+            start = row.valid_until + _DAY
+            until, key = next_period_end(scheme, start), _next_key(scheme, row.grant_key, start)
+            if until is None or key is None or key == row.grant_key:
+                continue
+            out[row.grant_key] = NextPeriod(key=key, valid_from=start, valid_until=until, renews=int(row.id),
+                                            previous_until=row.valid_until)
     return out

@@ -472,7 +472,8 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
     the same transaction; an opted-out person is skipped. A dry run grants nothing.
 
     A scheme whose key holds the end date (LEZ) grants nothing while the same benefit runs, renews it inside its
-    window and ends a holder's benefit that moves elsewhere (``lifecycle.renewals``)."""
+    window and ends a holder's benefit that moves elsewhere; a scheme whose key holds the period (UiTPAS) makes the
+    next period's grant as a renewal of a running grant inside its window (``lifecycle.renewals``)."""
     with engine.connect() as conn:
         run = _run(conn, run_id)
         if run.dry_run:
@@ -488,12 +489,13 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                                 .order_by(DecisionRow.id)).all()
     granted = already = skipped = renewed = running = moved = 0
     renewable = renewals.renewable(scheme)
+    by_period = renewals.renews_by_period(scheme)
     retain = _add_years(run.reference_date, DECISION_RETENTION_YEARS)
     for part in _chunks(eligible, _BATCH):
         with engine.begin() as conn:
             opted = _opted_out(conn, (p for r in part for p in (r.insz, r.recipient) if p))
             schools = _institutions(conn, [r.insz for r in part], run.period) if scheme.subject == "child" else {}
-            grants, outbox = [], []
+            grants, outbox, nexts = [], [], []
             at = _now()
             plans: dict[str, renewals.Plan] = {}
             if renewable:
@@ -502,6 +504,11 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                     if r.key and not (r.insz in opted or r.recipient in opted)])
                 moved += _end_grants(conn, scheme, [g for g, _ in ending], run.reference_date, at,
                                      moved_to={g.id: plate for g, plate in ending})
+            following: dict[str, renewals.NextPeriod] = {}
+            if by_period:
+                following = renewals.plan_next_periods(conn, scheme, run.reference_date, [
+                    (r.recipient or r.insz, r.key) for r in part
+                    if r.key and not (r.insz in opted or r.recipient in opted)])
             for r in part:
                 if r.insz in opted or r.recipient in opted:
                     skipped += 1
@@ -523,13 +530,20 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                     grants[-1]["valid_from"] = plan.valid_from
                     grants[-1]["terms"] = {**grants[-1]["terms"], "renews": plan.renews,
                                            "previous_until": plan.previous_until.isoformat()}
+                nxt = following.get(key)
+                if nxt is not None:  # and the next period's grant, continuing this one (its own key)
+                    nexts.append({**grants[-1], "grant_key": nxt.key, "valid_from": nxt.valid_from,
+                                  "valid_until": nxt.valid_until,
+                                  "terms": {**grants[-1]["terms"], "renews": nxt.renews,
+                                            "previous_until": nxt.previous_until.isoformat()}})
             fresh = [g for g in grants if "renews" not in g["terms"]]
             renewal = [g for g in grants if "renews" in g["terms"]]
             new = _insert_ignore(conn, GrantRow.__table__, fresh, ("scheme_id", "grant_key"))
             new_renewals = _insert_ignore(conn, GrantRow.__table__, renewal, ("scheme_id", "grant_key"))
             granted += new
-            renewed += new_renewals
+            renewed += new_renewals + _insert_ignore(conn, GrantRow.__table__, nexts, ("scheme_id", "grant_key"))
             already += len(grants) - new - new_renewals
+            grants += nexts
             if grants:
                 ids = dict(conn.execute(select(GrantRow.grant_key, GrantRow.id).where(
                     GrantRow.scheme_id == run.scheme_id, GrantRow.grant_key.in_([g["grant_key"] for g in grants])
@@ -542,6 +556,8 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
         figures = {"granted": granted, "already_granted": already, "skipped_opted_out": skipped}
         if renewable:
             figures.update(renewed=renewed, running=running, moved=moved)
+        elif by_period:
+            figures["renewed"] = renewed
         if scheme.grant.magda_service:
             figures["revoked"] = revoked
         _set_figures(conn, run_id, "granted", grant=figures)
@@ -654,6 +670,10 @@ def notify(engine: Engine, run_id: int) -> dict[str, Any]:
         scheme = load_scheme(run.scheme_id)
         keys = list(conn.execute(select(DecisionRow.advice["grant_key"].as_string()).where(
             DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value)).scalars())
+        if renewals.renews_by_period(scheme):  # the next period's renewals this run made have keys of their own
+            keys = list(dict.fromkeys([*keys, *conn.execute(select(GrantRow.grant_key).where(
+                GrantRow.scheme_id == run.scheme_id, GrantRow.run_id == run_id,
+                GrantRow.terms["renews"].as_string().is_not(None))).scalars()]))
     queued = skipped = 0
     for part in _chunks([k for k in keys if k], _BATCH):
         with engine.begin() as conn:
