@@ -118,6 +118,8 @@ def test_reason_codes_in_plain_dutch() -> None:
     assert reason_text("TIER_LEEFLOON", {"TIER_LEEFLOON": "Leefloon in het gezin"}) == (
         "Valt in de groep: Leefloon in het gezin.")
     assert "SOMETHING_NEW" in reason_text("SOMETHING_NEW")
+    assert reason_text("HOUSEHOLD_MEMBER_OBJECTED") == (
+        "Een gezinslid heeft bezwaar gemaakt tegen het opvragen van gegevens: vraag het voordeel aan aan de balie.")
 
 
 def test_trace_labels_name_the_statute_in_words() -> None:

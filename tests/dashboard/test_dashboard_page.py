@@ -83,6 +83,22 @@ def test_a_runs_quarantined_subjects_are_shown_within_the_undetermined(engine: E
     assert runs(engine, [UITPAS])[UITPAS][-1].data_errors == 1
 
 
+def test_a_runs_household_objections_are_shown_within_the_undetermined(engine: Engine, data: Ledger) -> None:
+    from sqlalchemy import update
+
+    from proactief.ledger.models import SchemeRun
+
+    a = data.runs["a"]
+    with engine.begin() as conn:
+        figures = conn.execute(select(SchemeRun.figures).where(SchemeRun.id == a)).scalar_one()
+        conn.execute(update(SchemeRun).where(SchemeRun.id == a)
+                     .values(figures={**figures, "household_objections": 1}))
+    html = dashboard_page(engine, [UITPAS], user="eigenaar", plots=False)
+    row = re.search(rf'<tr data-run="{a}">(.*?)</tr>', html, re.S).group(1)
+    assert "(1 bezwaar gezinslid)" in row
+    assert runs(engine, [UITPAS])[UITPAS][-1].household_objections == 1
+
+
 def test_plots_are_svg_with_dutch_labels(engine: Engine, data: Ledger) -> None:
     trend = trend_svg(take_up_trend(engine, UITPAS), "Opname per periode")
     assert trend.lstrip().startswith("<?xml") and "<svg" in trend

@@ -18,6 +18,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from proactief.advice.compare import read_expected
+from proactief.dashboard import explain
+from proactief.dashboard.figures import newest_runs
 from proactief.ledger.models import DecisionRow, MagdaConsultation, Resident
 from proactief.lifecycle import run_in_process
 from proactief.lifecycle.optout import record_objection
@@ -121,3 +123,10 @@ def test_objecting_household_members_are_never_consulted_and_their_households_ar
     assert all(decisions[i][0] == "undetermined" for i in marked)
     assert report["figures"]["household_objections"] == len(marked) >= len(refused) + 1
     assert not any(i in json.dumps(report) for i in objectors)
+
+    # The call centre reads why, in plain Dutch; the dashboard counts them within the undetermined.
+    explanation = explain(ledger, refused[0], IVAGO)
+    assert ("Een gezinslid heeft bezwaar gemaakt tegen het opvragen van gegevens: vraag het voordeel aan aan de "
+            "balie.") in explanation.reasons
+    newest = newest_runs(ledger, [IVAGO])[IVAGO]
+    assert newest.household_objections == len(marked) and newest.undetermined >= len(marked)

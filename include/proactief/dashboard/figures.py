@@ -11,6 +11,8 @@ Where each number comes from (so the dashboard says the same as the ledger):
 - *notified*: grants of this run whose notification was actually sent (``outbox`` kind ``notify``, status
   ``sent``); ``notify_pending`` are queued but not sent yet;
 - *opted out*: persons left out at selection because of an active objection (``figures["opted_out"]``);
+- *household objections*: undetermined because someone the decision needed (a household member, the reference
+  person) objected and was not asked (``figures["household_objections"]``, counted by the decide step);
 - *DQ*: ``figures["dq_<step>"]`` per step (``passed``/``failed``; missing = not checked yet).
 """
 
@@ -60,6 +62,8 @@ class RunFigures:
     dq: Mapping[str, str | None]
     data_errors: int = 0
     """Undetermined because MAGDA answered a data error (20002, 30004 …): quarantined until the record is fixed."""
+    household_objections: int = 0
+    """Undetermined because a household member (or the reference person) objected: they apply at the counter."""
 
     @property
     def finished(self) -> bool:
@@ -138,7 +142,8 @@ def _build(engine: Engine, rows: Iterable[Any]) -> list[RunFigures]:
             already_granted=_figure(figures, "grant", "already_granted"),
             notified=notices.get(r.id, {}).get("sent", 0), notify_pending=notices.get(r.id, {}).get("pending", 0),
             opted_out=_figure(figures, "opted_out"),
-            dq={step: figures.get(f"dq_{step}") for step in DQ_STEPS}, data_errors=_figure(figures, "data_errors")))
+            dq={step: figures.get(f"dq_{step}") for step in DQ_STEPS}, data_errors=_figure(figures, "data_errors"),
+            household_objections=_figure(figures, "household_objections")))
     return out
 
 

@@ -62,6 +62,8 @@ _REASONS = {
     "CITY_DATA_UNAVAILABLE": "Gegevens van de stad waren tijdelijk niet beschikbaar. We proberen het bij de "
                              "volgende run opnieuw.",
     "FACTS_NOT_GATHERED": "We hadden nog niet alle gegevens. We proberen het bij de volgende run opnieuw.",
+    "HOUSEHOLD_MEMBER_OBJECTED": "Een gezinslid heeft bezwaar gemaakt tegen het opvragen van gegevens: vraag het "
+                                 "voordeel aan aan de balie.",
     "DECIDED_FOR_HOUSEHOLD": "Deze persoon is lid van een gezin. We beslisten voor het hele gezin: het voordeel gaat "
                              "naar de referentiepersoon van het gezin.",
     "MAGDA_DATA_ERROR": "Een dienst van de overheid meldde een fout in de gegevens van deze persoon of het gezin "
