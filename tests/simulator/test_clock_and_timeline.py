@@ -220,13 +220,13 @@ def _handicap(insz: str, day: date) -> bytes:
         b"<referenceDate>2025-01-01</referenceDate>", f"<referenceDate>{day.isoformat()}</referenceDate>".encode())
 
 
-def test_a_card_exists_from_its_delivery_and_its_end_is_not_yet_known(ask):
+def test_a_card_exists_from_its_delivery_with_the_end_date_printed_on_it(ask):
     before = ask(date(2026, 4, 30), _handicap(HEAD, date(2026, 4, 30)))
     assert level3_codes(before) == ["70001"]
     day = date(2026, 5, 2)
     card = inhoud(ask(day, _handicap(HEAD, day))).find(".//socialCard")
     assert card.findtext("deliveryDate") == "2026-05-01"
-    assert card.find("endDate") is None
+    assert card.findtext("endDate") == "2031-05-01"
     # Asked about a past reference date, the card delivered after it is still not part of the file.
     assert level3_codes(ask(day, _handicap(HEAD, date(2026, 4, 1)))) == ["70001"]
 

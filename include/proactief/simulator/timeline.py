@@ -8,7 +8,7 @@ view exactly as they always did on the whole record.
 Rules (docs/interfaces of issue 15, §2):
 - a fact that begins after the day is not there (residence, household membership, statute period, card,
   vehicle by ``first_registration``, tax assessment by ``available_from``, a leefloon month);
-- an end after the day is not known yet: shown as open;
+- an end after the day is not known yet: shown as open (except a card's, printed on it at delivery);
 - a death after the day is not known;
 - a vehicle whose ``cancelled`` day has come is ``CAN`` from that day (:func:`vehicle_status`).
 
@@ -84,8 +84,8 @@ def statutes_as_of(items: tuple[SocialStatute, ...], day: date) -> tuple[SocialS
 
 
 def _cards(items: tuple[SocialCard, ...], day: date) -> tuple[SocialCard, ...]:
-    return _same(items, [replace(c, end_date=None) if c.end_date is not None and c.end_date > day else c
-                         for c in items if c.delivery_date <= day])
+    # A card's end date is printed on it: known from its delivery, unlike a statute's or a residence's end.
+    return _same(items, [c for c in items if c.delivery_date <= day])
 
 
 def _leefloon(items: tuple[LeefloonYear, ...], day: date) -> tuple[LeefloonYear, ...]:
