@@ -166,6 +166,44 @@ def test_a_tariff_already_running_past_valid_until_is_left_alone(standin: Standi
     assert standin.snapshot()["writes"] == 0
 
 
+def renewal(person: str = PERSON, *, outbox_id: int = 7) -> GrantOrder:
+    """Next year's kansentarief as the December run makes it: continues grant 11, from 1 January 2027."""
+    o = order(person, outbox_id=outbox_id, valid_until=dt.date(2027, 12, 31), renews=11,
+              previous_until=END_OF_YEAR.isoformat())
+    return GrantOrder(**{**o.__dict__, "valid_from": dt.date(2027, 1, 1),
+                         "grant_key": f"uitpas-kansentarief|ps{outbox_id:04d}|2027", "period": "2026-12"})
+
+
+def test_a_renewal_moves_the_running_tariff_to_next_years_end_once(standin: Standin, adapter: UitpasAdapter,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    [pid] = standin.seed({"insz": PERSON})
+    deliver_one(adapter, order())  # this year's grant: until 31 December 2026
+    writes = standin.snapshot()["writes"]
+
+    with caplog.at_level(logging.INFO, logger="proactief.grants.uitpas"):
+        assert deliver_one(adapter, renewal()) == Delivered(pid)
+    assert standin.tariff(pid) == {"passholderId": pid, "cardSystem": "UiTPAS Gent", "status": "ACTIVE",
+                                   "endDate": "2027-12-31"}
+    assert standin.snapshot()["writes"] == writes + 1 and len(standin.snapshot()["social_tariffs"]) == 1
+    assert "uitpas: renewal delivered" in caplog.text and PERSON not in caplog.text
+
+    # redelivered, or this year's order delivered late: the tariff already runs that long, nothing is written
+    assert adapter.deliver([renewal(), order()]) == [Delivered(pid, already=True), Delivered(pid, already=True)]
+    assert standin.snapshot()["writes"] == writes + 1 and standin.tariff(pid)["endDate"] == "2027-12-31"
+
+
+def test_a_renewal_does_not_override_a_suspended_tariff_and_says_it_is_a_renewal(
+        standin: Standin, adapter: UitpasAdapter) -> None:
+    standin.seed({"insz": PERSON, "social_tariff_end_date": "2026-12-31",
+                  "social_tariff_suspended_until": "2026-06-30"})
+
+    outcome = deliver_one(adapter, renewal())
+
+    assert isinstance(outcome, PermanentDeliveryError) and "SUSPENDED" in str(outcome)
+    assert str(outcome).startswith("uitpas renewal:") and "|2027" in str(outcome)
+    assert standin.snapshot()["writes"] == 0
+
+
 def test_outcomes_come_one_per_order_in_order(standin: Standin, adapter: UitpasAdapter) -> None:
     [pid] = standin.seed({"insz": PERSON})
 

@@ -507,6 +507,12 @@ class UitpasAdapter:
     what the order asks (``already=True`` otherwise), then read back. A person without a passholder, or without a
     membership in the card system, is a :class:`PermanentDeliveryError`: registering needs their name, address and
     their own acceptance of the UiTPAS terms, so a counter (or the person on uitpas.be) has to do it.
+
+    A *renewal* (``terms["renews"]``: next year's kansentarief, made by the December run while this year's still
+    runs) is the same order with next year's end date: the membership's social tariff end moves from 31 December to
+    the next 31 December, before it would expire, so the passholder keeps the tariff on 1 January. Nothing else is
+    registered (no second membership, no new passholder); a tariff already running that long is left alone, and a
+    SUSPENDED one is not overridden. Logs and operator messages name it a renewal.
     """
 
     channel = "uitpas"
@@ -534,10 +540,10 @@ class UitpasAdapter:
         except DeliveryError as exc:
             outcome = exc
         if isinstance(outcome, Delivered):
-            log.info("uitpas: %s delivered passholder=%s already=%s grant=%s outbox=%s", order.kind,
+            log.info("uitpas: %s delivered passholder=%s already=%s grant=%s outbox=%s", _what(order),
                      outcome.reference, outcome.already, order.grant_key, order.outbox_id)
         else:
-            log.warning("uitpas: %s not delivered (%s): %s", order.kind,
+            log.warning("uitpas: %s not delivered (%s): %s", _what(order),
                         "transient" if outcome.transient else "permanent", outcome)
         return outcome
 
@@ -629,7 +635,7 @@ class UitpasAdapter:
         ``text`` was scrubbed by the client already; the INSZ is removed here once more as a last guard.)"""
         if order.insz:
             text = text.replace(order.insz, "<redacted>")
-        return f"uitpas {order.kind}: {text} (grant {order.grant_key}, outbox {order.outbox_id})"
+        return f"uitpas {_what(order)}: {text} (grant {order.grant_key}, outbox {order.outbox_id})"
 
     def _failed(self, order: GrantOrder, exc: UitpasError) -> DeliveryError:
         text = str(exc)
@@ -639,6 +645,11 @@ class UitpasAdapter:
                 403: "the client lacks a permission (PASSHOLDERS_SEARCH / PASSHOLDERS_WRITE_SOCIAL_TARIFF?)",
                 404: "the passholder is gone", 400: "UiTPAS rejected the request"}.get(exc.status or 0)
         return PermanentDeliveryError(self._msg(order, f"{text}{'; ' + hint if hint else ''}"))
+
+
+def _what(order: GrantOrder) -> str:
+    """``renewal`` for a grant that continues a running one (the operator sees why a tariff moves a year on)."""
+    return "renewal" if order.kind == "grant" and order.terms.get("renews") else order.kind
 
 
 def _grant_satisfied(membership: CardSystemMembership, until: dt.date) -> bool:
