@@ -30,6 +30,7 @@ def test_a_simulated_year_decides_every_period_once_and_right(pg_url: str, tmp_p
         wall = time.perf_counter() - t0
         found = check_year(year)
         print(f"simulated year of {SIZE} persons: {wall:.0f} s; {dict(year.log.timings)}; {found.figures}")
+        print({k: len(v) if isinstance(v, list) else v for k, v in vars(found).items() if k != "figures"})
         before, after = _rerun_days(year)
     assert year.log.clock_supported, f"the simulator's clock could not be set: {year.log.clock_error}"
     assert not found.failed_runs, f"failed runs: {found.failed_runs[:5]}"
