@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -32,6 +33,20 @@ E2E_SEED = int(os.environ.get("PROACTIEF_E2E_SEED", "11"))
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: real Airflow runs (scheduler, LocalExecutor, api-server) — minutes")
+    config.addinivalue_line("markers", "e2e_after_others: the module runs after the other e2e modules (its state, "
+                                       "e.g. five-year LEZ exemptions, would change what their first runs grant)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the ``e2e_after_others`` modules behind the last other test of this folder, keeping every order else."""
+    here = Path(__file__).parent
+    last = [item for item in items if item.get_closest_marker("e2e_after_others")]
+    if not last:
+        return
+    rest = [item for item in items if not item.get_closest_marker("e2e_after_others")]
+    ours = [n for n, item in enumerate(rest) if Path(item.path).is_relative_to(here)]
+    at = ours[-1] + 1 if ours else len(rest)
+    items[:] = [*rest[:at], *last, *rest[at:]]
 
 
 @pytest.fixture(scope="session")
