@@ -6,7 +6,9 @@ UiTPAS/eBox stand-ins, an SMTP sink and a migrated ledger. :meth:`SimulatedYear.
 
 1. the simulator's clock is set to the day (``RunningSimulator.set_clock``);
 2. the city's extract of the day is imported (``import_city_data``) when it differs from yesterday's;
-3. the opt-out intake of the day: objections and withdrawals (``record_objection`` / ``withdraw_objection``);
+3. the opt-out intake of the day: objections and withdrawals (``record_objection`` / ``withdraw_objection``),
+   then, as the intake DAG does, the repertorium unsubscription of new objectors (``unsubscribe_objectors``: one
+   audited ``RegistreerUitschrijving`` each, tried again at the next intake when MAGDA did not answer);
 4. on Mondays the mutations work (``magda_mutations`` runs Monday 04:00): the persons whose facts changed since
    the last Monday are queued at the simulator, fetched as a batch and re-evaluated for every scheme, as
    ``reevaluate_mutations`` does (a run per scheme with ``mutation_batches``);
@@ -48,7 +50,12 @@ from proactief.ledger.models import (
 )
 from proactief.lifecycle import import_city_data
 from proactief.lifecycle.mutations import MutationFetchError, fetch_mutations
-from proactief.lifecycle.optout import record_objection, withdraw_objection
+from proactief.lifecycle.optout import (
+    UNSUBSCRIBE_PURPOSE,
+    record_objection,
+    unsubscribe_objectors,
+    withdraw_objection,
+)
 from proactief.lifecycle.outbox import dispatch_grants, dispatch_notices
 from proactief.lifecycle.runs import (
     TRANSIENT_REASONS,
@@ -126,6 +133,7 @@ class YearLog:
     clock_error: str | None = None
     imports: int = 0
     mutation_batches: int = 0
+    unsubscriptions: int = 0
     timings: Counter[str] = field(default_factory=Counter)
     days: int = 0
 
@@ -144,6 +152,7 @@ class SimulatedYear:
         self._digest: str | None = None
         self._changed_since_monday: set[str] = set()
         self._redecide: dict[tuple[str, dt.date], tuple[int, list[str]]] = {}
+        self._unsubscribe_pending = False
         self.intake = self._plan_intake(seed, objectors)
         self.changes = self._changes_by_day()
 
@@ -234,6 +243,9 @@ class SimulatedYear:
             else:
                 withdraw_objection(self.engine, insz, channel="web", recorded_by="year-test")
             self.log.objections.append((day, insz, action))
+            self._unsubscribe_pending |= action == "object"
+        if self._unsubscribe_pending:
+            self._timed("opt-out intake", self.unsubscribe)
         self._changed_since_monday |= self.changes.get(day, set())
         if day.weekday() == 0:
             self._timed("mutations", self.mutations, day)
@@ -245,6 +257,17 @@ class SimulatedYear:
             self._timed(f"run {scheme_id}", self.run_scheme, scheme_id, day, day)
         self._timed("dispatch", self.dispatch)
         self.log.days += 1
+
+    def unsubscribe(self) -> None:
+        """The intake's repertorium unsubscription (``dags/opt_out_intake.py``); on a day without pending
+        objectors the DAG's call finds nothing, so it is only made while some are pending."""
+        from proactief.ledger.audit import LedgerAuditSink
+        from proactief.magda.client import MagdaClient
+
+        with MagdaClient(self.magda, LedgerAuditSink(self.engine)) as client:
+            counts = unsubscribe_objectors(self.engine, client)
+        self.log.unsubscriptions += counts["unsubscribed"] + counts["not_inscribed"]
+        self._unsubscribe_pending = counts["failed"] > 0
 
     def mutations(self, day: dt.date) -> None:
         """MAGDA reports last week's changed persons; every scheme re-evaluates them (``reevaluate_mutations``)."""
@@ -395,12 +418,19 @@ class YearFindings:
     lez_moved_not_told: int = 0
     consulted_while_objecting: int = 0
     consulted_while_objecting_subject: int = 0
+    unsubscriptions_wrong: int = 0
+    """Objections whose repertorium unsubscription is missing or was made more than once."""
     failed_runs: list[tuple[str, str, str, str]] = field(default_factory=list)
     undetermined_left: int = 0
     excused_opted_out: int = 0
     excused_household_objection: int = 0
     excused_undetermined: int = 0
     figures: dict[str, Any] = field(default_factory=dict)
+
+
+_UNSUBSCRIBE = "Repertorium.RegistreerUitschrijving"
+_UNSUBSCRIBED = frozenset({"ok", "definitive", "needs_inscription"})
+"""Audit outcomes that end an unsubscription (``unsubscribe_objectors``); a transient one is tried again."""
 
 
 def _opt_out_windows(engine: Engine) -> dict[str, list[tuple[dt.datetime, dt.datetime | None]]]:
@@ -443,7 +473,9 @@ def check_year(year: SimulatedYear) -> YearFindings:
     - 0 duplicate grants; at most one "toegekend" per benefit and period; a renewal message only with a renewal
       grant; a stop message exactly once for every exemption ended early; an exemption that moved to another
       plate in the truth was ended and told.
-    - 0 MAGDA consultations about a person between their objection and its withdrawal (audit log).
+    - 0 MAGDA consultations about a person between their objection and its withdrawal (audit log), except the
+      one the objection itself causes: the repertorium unsubscription (``RegistreerUitschrijving`` under the
+      opt-out purpose), which each objection gets exactly once (a transient failure before it is tried again).
     """
     tl, engine, log = year.timeline, year.engine, year.log
     f = YearFindings()
@@ -455,7 +487,9 @@ def check_year(year: SimulatedYear) -> YearFindings:
         undetermined = conn.execute(
             select(DecisionRow.scheme_id, DecisionRow.reference_date, DecisionRow.insz, DecisionRow.decision,
                    DecisionRow.run_id)).all()
-        consultations = conn.execute(select(MagdaConsultation.subject_insz, MagdaConsultation.requested_at)
+        consultations = conn.execute(select(MagdaConsultation.subject_insz, MagdaConsultation.requested_at,
+                                            MagdaConsultation.service, MagdaConsultation.purpose,
+                                            MagdaConsultation.outcome)
                                      .where(MagdaConsultation.subject_insz.is_not(None))).all()
         run_rows = conn.execute(select(SchemeRun.id, SchemeRun.status)).all()
         notices = conn.execute(select(Notice.status)).all()
@@ -568,13 +602,22 @@ def check_year(year: SimulatedYear) -> YearFindings:
                     f.lez_moved_not_told += 1
     windows = _opt_out_windows(engine)
     subjects_of_runs = {insz for (_s, _d, insz) in last}
-    for insz, at in consultations:
+    unsubscribed: Counter[tuple[str, dt.datetime]] = Counter()
+    for insz, at, service, purpose, outcome in consultations:
         for start, stop in windows.get(insz, ()):
             if at >= start and (stop is None or at < stop):
+                if service.startswith(_UNSUBSCRIBE) and purpose == UNSUBSCRIBE_PURPOSE:
+                    if outcome in _UNSUBSCRIBED:  # by design: the objection's own unsubscription
+                        unsubscribed[(insz, start)] += 1
+                    break
                 f.consulted_while_objecting += 1
                 if insz in subjects_of_runs:
                     f.consulted_while_objecting_subject += 1
                 break
+    for insz, spans in windows.items():
+        for start, _stop in spans:
+            if unsubscribed[(insz, start)] != 1:
+                f.unsubscriptions_wrong += 1
     f.failed_runs = [(r.scheme_id, r.logical_date.isoformat(), r.kind, r.error or "") for r in log.runs if r.error]
     f.undetermined_left = sum(1 for (_id, decision) in last.values() if decision == "undetermined")
     f.figures = {
@@ -583,6 +626,7 @@ def check_year(year: SimulatedYear) -> YearFindings:
         "notices": Counter(s for (s,) in notices), "smtp_received": year.inbox.received,
         "objections": Counter(a for _, _, a in log.objections), "imports": log.imports,
         "mutation_batches": log.mutation_batches, "consultations": len(consultations),
+        "unsubscriptions": log.unsubscriptions,
         "clock_supported": log.clock_supported,
     }
     return f

@@ -42,6 +42,7 @@ def test_a_simulated_year_decides_every_period_once_and_right(pg_url: str, tmp_p
     assert found.renew_without_renewal == 0
     assert found.stop_messages_wrong == 0, "an ended benefit is told exactly once, a running one never"
     assert found.lez_moved_not_told == 0
+    assert found.unsubscriptions_wrong == 0, "every objection unsubscribes the person from the repertorium once"
     assert found.consulted_while_objecting == 0, (
         f"{found.consulted_while_objecting} MAGDA consultations about objectors "
         f"({found.consulted_while_objecting_subject} of them as a run's subject)")
