@@ -632,11 +632,46 @@ def check_year(year: SimulatedYear) -> YearFindings:
     return f
 
 
-def ledger_fingerprint(engine: Engine) -> dict[str, Any]:
-    """What a citizen or a downstream system sees: grants, their outbox rows by kind and status, notices."""
+def ledger_fingerprint(engine: Engine, exclude_grants: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """What a citizen or a downstream system sees: grants, their outbox rows by kind and status, notices; without
+    ``exclude_grants`` and what was queued and sent for them."""
     with engine.connect() as conn:
         grants = sorted((g.scheme_id, g.grant_key, g.status, str(g.valid_until)) for g in conn.execute(
-            select(GrantRow.scheme_id, GrantRow.grant_key, GrantRow.status, GrantRow.valid_until)))
-        outbox = Counter((k, s) for k, s in conn.execute(select(OutboxMessage.kind, OutboxMessage.status)))
-        notices = Counter(s for (s,) in conn.execute(select(Notice.status)))
+            select(GrantRow.id, GrantRow.scheme_id, GrantRow.grant_key, GrantRow.status, GrantRow.valid_until))
+            if g.id not in exclude_grants)
+        rows = conn.execute(select(OutboxMessage.grant_id, OutboxMessage.kind, OutboxMessage.status,
+                                   OutboxMessage.notice_id)).all()
+        theirs = {r.notice_id for r in rows if r.grant_id in exclude_grants}
+        outbox = Counter((r.kind, r.status) for r in rows if r.grant_id not in exclude_grants)
+        notices = Counter(s for i, s in conn.execute(select(Notice.id, Notice.status)) if i not in theirs)
     return {"grants": grants, "outbox": dict(outbox), "notices": dict(notices)}
+
+
+def ledger_marks(engine: Engine) -> tuple[int, int]:
+    """The last run id and grant id so far (what a re-run adds comes after them)."""
+    from sqlalchemy import func
+
+    with engine.connect() as conn:
+        return (int(conn.execute(select(func.coalesce(func.max(SchemeRun.id), 0))).scalar_one()),
+                int(conn.execute(select(func.coalesce(func.max(GrantRow.id), 0))).scalar_one()))
+
+
+def grants_for_the_undecided(engine: Engine, marks: tuple[int, int]) -> frozenset[int]:
+    """Grants made after ``marks`` (by re-running days) for persons the year's runs never decided for that scheme
+    and D: skipped then because they objected (withdrawn since), or left undetermined (a household member's
+    objection since withdrawn, MAGDA still failing after the re-decisions). Deciding them is what a re-run is
+    for; every other person must be left exactly as they were."""
+    last_run, last_grant = marks
+    with engine.connect() as conn:
+        new = conn.execute(select(GrantRow.id, DecisionRow.scheme_id, DecisionRow.reference_date, DecisionRow.insz)
+                           .join(DecisionRow, DecisionRow.id == GrantRow.decision_id)
+                           .where(GrantRow.id > last_grant)).all()
+        decided: dict[tuple[str, dt.date, str], tuple[int, str]] = {}
+        for scheme_id, d, insz, decision, run_id in conn.execute(
+                select(DecisionRow.scheme_id, DecisionRow.reference_date, DecisionRow.insz, DecisionRow.decision,
+                       DecisionRow.run_id).where(DecisionRow.run_id <= last_run)):
+            key = (scheme_id, d, insz)
+            if key not in decided or run_id > decided[key][0]:
+                decided[key] = (run_id, decision)
+    return frozenset(gid for gid, scheme_id, d, insz in new
+                     if decided.get((scheme_id, d, insz), (0, "undetermined"))[1] == "undetermined")
