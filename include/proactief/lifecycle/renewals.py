@@ -37,11 +37,11 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, select
 
-from proactief.ledger.models import GrantRow
+from proactief.ledger.models import GrantRow, SchemeRun
 from proactief.schemes import Scheme
 from proactief.schemes.model import DateRule, EarliestOf, NextDayMonth, Period, YearsAfterReferenceDate, period_label
 
-__all__ = ["PERIOD_PARTS", "RUNNING_STATUSES", "NextPeriod", "Plan", "covering_grants", "identity",
+__all__ = ["PERIOD_PARTS", "RUNNING_STATUSES", "NextPeriod", "Plan", "covering_grants", "decided_by", "identity",
            "next_period_end", "plan_grants", "plan_next_periods", "renewable", "renews_by_period", "running_grants",
            "window_days"]
 
@@ -93,15 +93,23 @@ def _ended(row: Any, d: dt.date) -> bool:
     return bool(revoke_from) and dt.date.fromisoformat(str(revoke_from)) <= d
 
 
+def decided_by(d: dt.date) -> Any:
+    """Grants made by a run whose reference date is ``d`` or earlier (or whose run is gone): what was decided about
+    the benefit as it stood on ``d``. A re-run or backfill of a past D neither ends, renews nor repeats what a later
+    D's run decided (a later plate, card or renewal)."""
+    return GrantRow.run_id.is_(None) | GrantRow.run_id.in_(select(SchemeRun.id).where(SchemeRun.reference_date <= d))
+
+
 def running_grants(conn: Connection, scheme: Scheme, holders: Iterable[str], d: dt.date) -> dict[str, list[Any]]:
-    """Per holder, the scheme's grants that still hold on ``d`` or start later (a renewal not begun yet)."""
+    """Per holder, the scheme's grants that still hold on ``d`` or start later (a renewal not begun yet), as decided
+    up to ``d``: a grant revoked from a day after ``d`` still held on ``d``."""
     people = list(dict.fromkeys(holders))
     out: dict[str, list[Any]] = defaultdict(list)
     for i in range(0, len(people), 5000):
         for row in conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.insz, GrantRow.valid_from,
                                        GrantRow.valid_until, GrantRow.terms, GrantRow.granted_at)
                                 .where(GrantRow.scheme_id == scheme.id, GrantRow.insz.in_(people[i:i + 5000]),
-                                       GrantRow.status.in_(RUNNING_STATUSES),
+                                       GrantRow.status.in_((*RUNNING_STATUSES, "revoked")), decided_by(d),
                                        GrantRow.valid_until.is_(None) | (GrantRow.valid_until >= d))
                                 .order_by(GrantRow.valid_from, GrantRow.id)):
             if not _ended(row, d):

@@ -574,10 +574,11 @@ def _queue_revocations(engine: Engine, run: Any, scheme: Scheme) -> int:
         lost = select(DecisionRow.insz).where(DecisionRow.run_id == run.id,
                                               DecisionRow.decision == Outcome.NOT_ELIGIBLE.value)
         # valid_from is not bounded: a renewal that has not begun yet ends too (the register removes it whole).
+        # A grant a later D's run made is not this decision's to end (a re-run or backfill of a past D).
         rows = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.terms, GrantRow.insz,
                                    GrantRow.valid_from).where(
             GrantRow.scheme_id == run.scheme_id, GrantRow.status.in_(("granted", "delivered")),
-            GrantRow.insz.in_(lost),
+            GrantRow.insz.in_(lost), renewals.decided_by(d),
             (GrantRow.valid_until.is_(None)) | (GrantRow.valid_until > d))).all()
         return _end_grants(conn, scheme, rows, d, _now())
 
