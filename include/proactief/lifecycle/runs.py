@@ -113,9 +113,12 @@ def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]], key
     """Insert rows, skipping those that collide on the unique ``keys``; returns how many were new."""
     if not rows:
         return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
-    result = conn.execute(stmt, rows)
+    if conn.dialect.name == "postgresql":
+        # Count what RETURNING gives back: a batched executemany's rowcount is not the number of new rows under
+        # every driver (psycopg 3 reported 0 for a first grant of 536).
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        return len(conn.execute(stmt.returning(table.c[keys[0]]), rows).all())
+    result = conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=list(keys)), rows)
     return max(result.rowcount, 0)
 
 
