@@ -39,7 +39,14 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
         assert re.search(rf"{scheme} bin-run-\d{{8}}T\d{{6}}: success", out), (scheme, out[-4000:])
     # the scheme whose reference date is the extract's month is exact against the generator's expectations
     assert re.search(r"uitpas-kansentarief\s+\d{4}-\d{2}\s+finished .* granted\s+0 .*\(dry run\)", out)  # the tick
-    assert re.search(r"uitpas-kansentarief\s+grants vs the generator's expected entitlements \(\d+\): match", out)
+    # every scheme, IVAGO's past 1 January and onderwijskorting's 1 September included (decided as the register
+    # stood on D), grants exactly the generator's expected entitlements
+    for scheme in SCHEMES:
+        assert re.search(rf"{scheme}\s+grants vs the generator's expected entitlements \(\d+\): match", out), (
+            scheme, out[-4000:])
+    # the first (real) UiTPAS run says what it granted and told
+    assert re.search(r"uitpas-kansentarief\s+\d{4}-\d{2}\s+finished .* granted\s+[1-9]\d*\s+notices\s+[1-9]", out), (
+        out[-4000:])
     # the outbox dispatch delivered every grant downstream and sent the notices
     assert re.search(r"outbox_dispatch: success", out), out[-4000:]
     assert re.search(r"grant/uitpas\s+sent \d+\n", out), out[-4000:]
@@ -67,7 +74,9 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
     assert re.search(r"reused .*airflow from an earlier bin/run \(\d+ Airflow runs kept\)", again), again[-4000:]
     assert re.search(r"uitpas-kansentarief: \d{4}-\d{2}-\d{2} already had a run from an earlier bin/run; this one "
                      r"re-decided the period at ", again), again[-4000:]
-    assert re.search(r"uitpas-kansentarief\s+grants vs the generator's expected entitlements \(\d+\): match", again)
+    for scheme in SCHEMES:
+        assert re.search(rf"{scheme}\s+grants vs the generator's expected entitlements \(\d+\): match", again), (
+            scheme, again[-4000:])
     assert re.search(r"outbox_dispatch: success", again), again[-4000:]
 
 
