@@ -55,7 +55,8 @@ def test_a_simulated_year_decides_every_period_once_and_right(pg_url: str, tmp_p
         f"{found.consulted_while_objecting} MAGDA consultations about objectors "
         f"({found.consulted_while_objecting_subject} of them as a run's subject)")
     assert after == before, f"re-running days changed grants, outbox rows or notices: {_difference(before, after)}"
-    assert wall < 300, f"the simulated year took {wall:.0f} s (CI budget: 5 minutes)"
+    # Its wall time is a figure (printed above, and by benchmarks/bench_year.py), not an assertion: speed targets
+    # live in the benchmark (DEVELOPERS.md, "Standards").
 
 
 def _difference(before: dict, after: dict) -> dict:
