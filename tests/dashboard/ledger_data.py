@@ -57,8 +57,8 @@ def _run(conn: Any, key: str, *, scheme: str = UITPAS, period: str, day: dt.date
 
 
 def _decision(conn: Any, run_id: int, n: int, decision: str, *, scheme: str = UITPAS, period: str, day: dt.date,
-              reasons: list[str], at: dt.datetime) -> int:
-    advice = {"decision": decision, "reasons": reasons, "trace": TRACE, "amounts": {},
+              reasons: list[str], at: dt.datetime, trace: list[dict[str, Any]] | None = None) -> int:
+    advice = {"decision": decision, "reasons": reasons, "trace": TRACE if trace is None else trace, "amounts": {},
               "percentages": {"korting": "80"} if decision == "eligible" else {},
               "grant_key": f"key-{scheme}-{n}-{period}" if decision == "eligible" else None}
     return int(conn.execute(insert(DecisionRow).values(
@@ -140,3 +140,11 @@ def build(engine: Engine) -> Ledger:
         conn.execute(insert(OptOut).values(insz=person(4), active=True,
                                            since=dt.datetime(2026, 11, 15, 9, tzinfo=UTC), channel="web"))
     return Ledger(runs, grants)
+
+
+def insert_decision(engine: Engine, run_id: int, n: int, decision: str, *, reasons: list[str],
+                    trace: list[dict[str, Any]]) -> int:
+    """One more decision of person ``n`` in run ``run_id`` (October's UiTPAS run), with its own trace."""
+    with engine.begin() as conn:
+        return _decision(conn, run_id, n, decision, period="2026-10", day=dt.date(2026, 10, 1), reasons=reasons,
+                         at=dt.datetime(2026, 10, 1, 4, tzinfo=UTC), trace=trace)

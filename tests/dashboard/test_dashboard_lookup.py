@@ -127,3 +127,23 @@ def test_trace_labels_name_the_statute_in_words() -> None:
 
     assert _label("sociaal statuut BIM_BVT_IN_FAMILY (een lid van het gezin)") == (
         "sociaal statuut: een verhoogde tegemoetkoming via een gezinslid (een lid van het gezin)")
+
+
+def test_undetermined_by_a_household_objection_says_to_apply_at_the_counter_not_to_wait(
+        engine: Engine, data: Ledger) -> None:
+    from tests.dashboard.ledger_data import insert_decision
+
+    trace = [{"criterion": "ghent_resident", "label": "hoofdverblijfplaats in Gent op de peildatum",
+              "source": "Rijksregister – GeefPersoon", "outcome": "true", "reason": "RESIDENT_GHENT",
+              "kind": "criterion"},
+             {"criterion": "statute.BIM_BVT@household", "label": "sociaal statuut BIM_BVT in het gezin",
+              "source": "KSZ – GeefSociaalStatuut", "outcome": "unknown", "reason": "HOUSEHOLD_MEMBER_OBJECTED",
+              "kind": "criterion"}]
+    insert_decision(engine, data.runs["a"], 7, "undetermined", reasons=["HOUSEHOLD_MEMBER_OBJECTED"], trace=trace)
+    seven = explain(engine, person(7), UITPAS)
+    assert seven.decision == "undetermined"
+    assert "bezwaar" in seven.headline and "aan de balie" in seven.headline
+    assert "volgende run" not in seven.headline  # a retry does not help while the objection stands
+    assert [c.answer for c in seven.checks] == ["ja", "onbekend (bezwaar van een gezinslid)"]
+    six = explain(engine, person(6), UITPAS)  # a MAGDA gap still says it is temporary
+    assert "volgende run" in six.headline

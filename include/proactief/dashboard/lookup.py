@@ -72,6 +72,14 @@ _REASONS = {
 }
 _HOUSEHOLD = "_IN_HOUSEHOLD"
 _OUTCOMES = {"true": "ja", "false": "nee", "unknown": "onbekend (tijdelijk)", "not_asked": "niet nodig"}
+_OBJECTION = "HOUSEHOLD_MEMBER_OBJECTED"
+
+
+def _outcome(step: Mapping[str, Any]) -> str:
+    """A checked criterion's outcome in words; unknown because of an objection is not a temporary gap."""
+    if step.get("outcome") == "unknown" and step.get("reason") == _OBJECTION:
+        return "onbekend (bezwaar van een gezinslid)"
+    return _OUTCOMES.get(str(step.get("outcome")), str(step.get("outcome")))
 _CHANNELS = {"email": "e-mail", "letter": "brief", "ebox": "eBox"}
 _SYSTEMS = {"uitpas": "UiTPAS", "ivago": "IVAGO", "school-billing": "de schoolfacturatie",
             "lez-magda": "het LEZ-register"}
@@ -214,6 +222,10 @@ def explain(engine: Engine, insz: str, scheme_id: str) -> Explanation:
         "undetermined": f"We konden nog niet beslissen over {scheme.title} (periode {d.period}). We proberen het "
                         "opnieuw bij de volgende run.",
     }.get(d.decision, f"Beslissing: {d.decision}.")
+    if d.decision == "undetermined" and _OBJECTION in (d.reasons or ()):
+        # A retry will not help: the objector's data stays out of every run until the objection is withdrawn.
+        headline = (f"We konden niet beslissen over {scheme.title} (periode {d.period}): een gezinslid heeft bezwaar "
+                    "gemaakt tegen het opvragen van gegevens. Vraag het voordeel aan aan de balie.")
     if dry:
         headline += " Dit was een proefrun: er is niets toegekend."
     if objection:
@@ -222,8 +234,7 @@ def explain(engine: Engine, insz: str, scheme_id: str) -> Explanation:
                            + [_money_or_pct(k, v, "%") for k, v in (advice.get("percentages") or {}).items()]) if s]
     if d.amount is not None and not advice.get("amounts"):
         benefit.insert(0, f"bedrag: € {d.amount:.2f}".replace(".", ","))
-    checks = [Check(_label(str(s.get("label") or s.get("criterion") or "?")),
-                    _OUTCOMES.get(str(s.get("outcome")), str(s.get("outcome"))), str(s.get("source") or "-"))
+    checks = [Check(_label(str(s.get("label") or s.get("criterion") or "?")), _outcome(s), str(s.get("source") or "-"))
               for s in advice.get("trace") or () if s.get("kind", "criterion") == "criterion"]
     grant_text = notice_text = None
     if grant is not None:
