@@ -8,24 +8,23 @@ persons for every scheme. A week without mutations emits no event (the task is s
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from airflow.sdk import DAG, CronTriggerTimetable, task
 from airflow.sdk.exceptions import AirflowSkipException
 from proactief_airflow import runtime
 from proactief_airflow.assets import PERSON_MUTATIONS
-from proactief_airflow.factory import MAGDA_POOL, default_args
+from proactief_airflow.factory import MAGDA_POOL, OWNER_TEAM, SERVICE_START_DATE, default_args
 
 with DAG(
     dag_id="magda_mutations",
     description="Fetch MAGDA person mutations and publish them as an asset event",
     doc_md=__doc__,
     schedule=CronTriggerTimetable("0 4 * * 1", timezone="Europe/Brussels"),
-    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    start_date=SERVICE_START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args("Stad Gent – team Proactieve dienstverlening"),
+    default_args=default_args(OWNER_TEAM),
     tags=["proactief", "magda", "mutations"],
 ):
 

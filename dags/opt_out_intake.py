@@ -15,23 +15,22 @@ in the task's result: ``failed`` > 0 is logged as a warning, it does not fail th
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from airflow.sdk import DAG, CronTriggerTimetable, task
 from airflow.sdk.exceptions import AirflowFailException
 from proactief_airflow import runtime
-from proactief_airflow.factory import default_args
+from proactief_airflow.factory import OWNER_CONTACT_CENTRE, SERVICE_START_DATE, default_args
 
 with DAG(
     dag_id="opt_out_intake",
     description="Apply objection (opt-out) files from the intake inbox",
     doc_md=__doc__,
     schedule=CronTriggerTimetable("*/15 * * * *", timezone="Europe/Brussels"),
-    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    start_date=SERVICE_START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args("Stad Gent – Contactcenter Gentinfo"),
+    default_args=default_args(OWNER_CONTACT_CENTRE),
     tags=["proactief", "opt-out"],
 ):
 

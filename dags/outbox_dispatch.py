@@ -18,23 +18,22 @@ Returns counts per channel only, never personal data.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from airflow.sdk import DAG, CronTriggerTimetable, task
 from airflow.sdk.exceptions import AirflowFailException
 from proactief_airflow import runtime
-from proactief_airflow.factory import default_args
+from proactief_airflow.factory import OWNER_TEAM, SERVICE_START_DATE, default_args
 
 with DAG(
     dag_id="outbox_dispatch",
     description="Deliver grants downstream (UiTPAS, IVAGO, school billing, LEZ) and send the citizens' notices",
     doc_md=__doc__,
     schedule=CronTriggerTimetable("0 7-20 * * *", timezone="Europe/Brussels"),
-    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    start_date=SERVICE_START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args("Stad Gent – team Proactieve dienstverlening"),
+    default_args=default_args(OWNER_TEAM),
     tags=["proactief", "outbox", "notify"],
 ):
 

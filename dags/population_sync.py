@@ -8,23 +8,22 @@ registers new residents with MAGDA and deregisters those who left.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from airflow.sdk import DAG, CronTriggerTimetable, task
 from airflow.sdk.exceptions import AirflowFailException
 from proactief_airflow import runtime
-from proactief_airflow.factory import default_args
+from proactief_airflow.factory import OWNER_TEAM, SERVICE_START_DATE, default_args
 
 with DAG(
     dag_id="population_sync",
     description="Import the resident snapshot and city data; register/deregister in the MAGDA repertorium",
     doc_md=__doc__,
     schedule=CronTriggerTimetable("0 2 * * *", timezone="Europe/Brussels"),
-    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    start_date=SERVICE_START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args("Stad Gent – team Proactieve dienstverlening"),
+    default_args=default_args(OWNER_TEAM),
     tags=["proactief", "population", "magda"],
 ):
 

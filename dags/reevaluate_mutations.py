@@ -15,7 +15,6 @@ reaches ``report``; a batch is done in the ledger (``mutation_batch.done_at``) o
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -23,7 +22,7 @@ from airflow.sdk import DAG, TaskGroup, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from proactief_airflow import runtime
 from proactief_airflow.assets import PERSON_MUTATIONS
-from proactief_airflow.factory import add_lifecycle, default_args
+from proactief_airflow.factory import OWNER_TEAM, SERVICE_START_DATE, add_lifecycle, default_args
 
 from proactief.schemes import load_scheme, scheme_ids
 
@@ -35,10 +34,10 @@ with DAG(
     description="Re-evaluate persons with MAGDA mutations for every scheme",
     doc_md=__doc__,
     schedule=[PERSON_MUTATIONS],
-    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    start_date=SERVICE_START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args("Stad Gent – team Proactieve dienstverlening"),
+    default_args=default_args(OWNER_TEAM),
     tags=["proactief", "magda", "mutations", "scheme"],
 ):
 

@@ -6,22 +6,21 @@ consultation audit log is kept 10 years. Returns the number of rows deleted per 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from airflow.sdk import DAG, CronTriggerTimetable, task
 from proactief_airflow import runtime
-from proactief_airflow.factory import default_args
+from proactief_airflow.factory import OWNER_PRIVACY, SERVICE_START_DATE, default_args
 
 with DAG(
     dag_id="retention",
     description="Delete ledger data past its retention period",
     doc_md=__doc__,
     schedule=CronTriggerTimetable("0 3 * * *", timezone="Europe/Brussels"),
-    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    start_date=SERVICE_START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=default_args("Stad Gent – Informatieveiligheid en privacy"),
+    default_args=default_args(OWNER_PRIVACY),
     tags=["proactief", "retention", "gdpr"],
 ):
 

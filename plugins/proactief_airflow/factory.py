@@ -56,6 +56,10 @@ __all__ = [
     "DEADLINES",
     "INSZ_LIST_PATTERN",
     "MAGDA_POOL",
+    "OWNER_CONTACT_CENTRE",
+    "OWNER_PRIVACY",
+    "OWNER_TEAM",
+    "SERVICE_START_DATE",
     "START_DATE",
     "add_lifecycle",
     "build_scheme_dag",
@@ -78,6 +82,15 @@ Counted from ``FirstQueuedAtDeadline`` (not ``DeadlineReference.DAGRUN_QUEUED_AT
 crashes in Airflow 3.3.2: see ``proactief_airflow.deadlines``), so clearing a task does not move it."""
 START_DATE = dt.date(2022, 1, 1)
 """The oldest period the scheme parameters cover: backfills can go back this far."""
+SERVICE_START_DATE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+"""Start date of the service DAGs in ``dags/`` (sync, intake, mutations, outbox, retention): with
+``catchup=False`` only the latest interval runs, so this only has to lie in the past."""
+OWNER_TEAM = "Stad Gent – team Proactieve dienstverlening"
+"""Owner of the service DAGs the team itself answers for (scheme DAGs are owned by the scheme's department)."""
+OWNER_CONTACT_CENTRE = "Stad Gent – Contactcenter Gentinfo"
+"""Owner of ``opt_out_intake``: the contact centre takes the objections."""
+OWNER_PRIVACY = "Stad Gent – Informatieveiligheid en privacy"
+"""Owner of ``retention``: the information-security and privacy office."""
 RETRIES = 2
 APPROVAL_TIMEOUT = dt.timedelta(days=7)
 """An unanswered approval request counts as rejected after this long (the run stops before granting)."""

@@ -19,7 +19,14 @@ import pytest
 from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule
 from airflow.sdk.exceptions import ParamValidationError
 from proactief_airflow.alerts import OperatorFailureNotifier
-from proactief_airflow.factory import DEADLINES, MAGDA_POOL
+from proactief_airflow.factory import (
+    DEADLINES,
+    MAGDA_POOL,
+    OWNER_CONTACT_CENTRE,
+    OWNER_PRIVACY,
+    OWNER_TEAM,
+    SERVICE_START_DATE,
+)
 
 from proactief.schemes import load_scheme, scheme_ids
 from tests.dags.airflow_env import DAGS, airflow_env, pool_names
@@ -70,6 +77,18 @@ def test_every_dag_has_tags_and_every_task_an_owner(dagbag: Any) -> None:
     for scheme_id in scheme_ids():
         owner = load_scheme(scheme_id).owner.department
         assert {t.owner for t in dagbag.dags[scheme_id].tasks} == {owner}
+
+
+def test_service_dags_take_their_owner_and_start_date_from_the_factory(dagbag: Any) -> None:
+    """One place for the owner strings and the start date: a DAG file names the constant, never the value."""
+    for dag_id in OTHER_DAGS:
+        dag = dagbag.dags[dag_id]
+        assert dag.start_date == SERVICE_START_DATE, dag_id
+        assert {t.owner for t in dag.tasks} <= {OWNER_TEAM, OWNER_CONTACT_CENTRE, OWNER_PRIVACY}, dag_id
+    for path in DAGS.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert "Stad Gent" not in source, path.name
+        assert "dt.datetime(" not in source and "datetime(20" not in source, path.name
 
 
 def test_every_task_retries_and_emails_the_operators_on_failure(dagbag: Any) -> None:
