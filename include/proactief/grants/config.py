@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from proactief.grants.base import GrantAdapter
-    from proactief.lifecycle.outbox import NoticeChannel
     from proactief.magda.config import MagdaConfig
+    from proactief.notify.model import NoticeChannel
 
 __all__ = ["DeliveryConfig"]
 

@@ -25,7 +25,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
@@ -34,11 +34,10 @@ from proactief.ledger.models import GrantRow, Notice, OptOut, OutboxMessage, Res
 from proactief.lifecycle.holds import held_schemes
 
 if TYPE_CHECKING:
-    from proactief.notify.model import BenefitLine, RenderedNotice
+    from proactief.notify.model import BenefitLine, NoticeChannel, RenderedNotice
     from proactief.notify.model import Notice as NoticeData
 
-__all__ = ["NoticeChannel", "backoff", "delivery_status", "dispatch_grants", "dispatch_notices", "failed_rows",
-           "requeue_failed"]
+__all__ = ["backoff", "delivery_status", "dispatch_grants", "dispatch_notices", "failed_rows", "requeue_failed"]
 
 log = logging.getLogger("proactief.outbox")
 
@@ -50,14 +49,6 @@ NOTIFY_RENEW = "notify_renew"
 NOTICE_KINDS = {"notify": "toegekend", NOTIFY_STOP: "stopgezet", NOTIFY_RENEW: "verlengd"}
 """Outbox kind → the message it becomes; each kind makes its own message (a renewal is never a "toegekend")."""
 MAX_ATTEMPTS = 8
-
-
-class NoticeChannel(Protocol):
-    """E-mail, letter or eBox: ``send`` returns :class:`Delivered` or raises :class:`DeliveryError`."""
-
-    name: str
-
-    def send(self, notice: NoticeData, rendered: RenderedNotice) -> Delivered: ...
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> dt.timedelta:

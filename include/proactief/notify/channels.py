@@ -24,7 +24,7 @@ import ssl
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -32,21 +32,13 @@ import requests
 from proactief.grants.base import Delivered, PermanentDeliveryError, TransientDeliveryError
 from proactief.grants.files import write_atomically
 from proactief.insz import InvalidINSZ, validate_insz
-from proactief.notify.model import Notice, RenderedNotice
+from proactief.notify.model import Notice, NoticeChannel, RenderedNotice
 from proactief.notify.pdf import message_id_keyword, render_pdf
 
 __all__ = ["EBOX_PUBLISH_PATH", "EboxChannel", "LetterChannel", "NoticeChannel", "SmtpChannel", "letter_file_name"]
 
 EBOX_PUBLISH_PATH = "/publication/v3/messages"
 """Where the eBox takes a publication (assumed, loosely after e-Box Enterprise's publication API)."""
-
-
-class NoticeChannel(Protocol):
-    """What the dispatcher needs from a channel."""
-
-    name: str
-
-    def send(self, notice: Notice, rendered: RenderedNotice) -> Delivered: ...
 
 
 def _check_channel(channel: str, notice: Notice) -> None:

@@ -6,9 +6,12 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
-__all__ = ["BenefitLine", "Channel", "Notice", "NoticeKind", "RenderedNotice"]
+if TYPE_CHECKING:
+    from proactief.grants.base import Delivered
+
+__all__ = ["BenefitLine", "Channel", "Notice", "NoticeChannel", "NoticeKind", "RenderedNotice"]
 
 Channel = Literal["email", "letter", "ebox"]
 NoticeKind = Literal["toegekend", "stopgezet", "verlengd"]
@@ -70,3 +73,14 @@ class RenderedNotice:
     subject: str
     text: str
     html: str
+
+
+class NoticeChannel(Protocol):
+    """E-mail, letter or eBox, as the outbox dispatcher uses it: ``name`` is the outbox channel it serves;
+    ``send`` returns :class:`~proactief.grants.base.Delivered` or raises a
+    :class:`~proactief.grants.base.DeliveryError`. Defined here, with the data it carries, so the dispatcher
+    names it without importing the channels (SMTP, PDF, HTTP)."""
+
+    name: str
+
+    def send(self, notice: Notice, rendered: RenderedNotice) -> Delivered: ...
