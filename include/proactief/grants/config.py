@@ -8,11 +8,12 @@ built, and its outbox rows wait (the dispatch figures say ``no_adapter``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from proactief.settings import env_settings, parse_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -46,27 +47,13 @@ class DeliveryConfig:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> DeliveryConfig:
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"unknown delivery settings: {', '.join(unknown)}")
-        out: dict[str, Any] = {}
-        for name, value in values.items():
-            if value is None or value == "":
-                continue
-            if name == "smtp_port":
-                out[name] = int(value)
-            elif name == "smtp_starttls":
-                out[name] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-            else:
-                out[name] = str(value)
-        return cls(**out)
+        """Build from field names (an Airflow connection's extra); None or ``""`` keeps the default."""
+        return cls(**parse_settings(cls, values, _coerce, _unknown, skip_empty=True))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DeliveryConfig:
-        env = os.environ if env is None else env
-        return cls.from_mapping({f.name: env[f"PROACTIEF_{f.name.upper()}"] for f in fields(cls)
-                                 if f"PROACTIEF_{f.name.upper()}" in env})
+        """Build from ``PROACTIEF_<FIELD>`` variables (e.g. ``PROACTIEF_SMTP_HOST``); unset = default."""
+        return cls.from_mapping(env_settings(cls, "PROACTIEF_", env))
 
     def grant_adapters(self, *, magda: MagdaConfig | None = None, engine: Engine | None = None
                        ) -> dict[str, GrantAdapter]:
@@ -110,6 +97,18 @@ class DeliveryConfig:
         if self.ebox_url:
             channels["ebox"] = EboxChannel(self.ebox_url)
         return channels
+
+
+def _unknown(names: str) -> ValueError:
+    return ValueError(f"unknown delivery settings: {names}")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name == "smtp_port":
+        return int(value)
+    if name == "smtp_starttls":
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+    return str(value)
 
 
 def _magda_client_factory(magda: MagdaConfig, engine: Engine) -> Callable[[], Any]:

@@ -8,9 +8,8 @@ so a wrong deployment fails before the first question is asked, never halfway th
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 from proactief.insz import is_valid_insz
 from proactief.magda.services import MOCK_SINGLE_ENDPOINT, SERVICES, ServiceSpec
+from proactief.settings import env_settings, parse_settings
 
 __all__ = ["MagdaConfig", "MagdaConfigError", "ENV_PREFIX"]
 
@@ -177,14 +177,7 @@ class MagdaConfig:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> MagdaConfig:
         """Build from a mapping of field names (e.g. an Airflow connection's extra JSON); strings are coerced."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise MagdaConfigError(f"unknown MAGDA configuration field(s): {', '.join(unknown)}")
-        kwargs: dict[str, Any] = {}
-        for name, raw in data.items():
-            kwargs[name] = _coerce(name, raw, _KINDS[name])
-        return cls(**kwargs)
+        return cls(**parse_settings(cls, data, lambda name, raw: _coerce(name, raw, _KINDS[name]), _unknown))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, prefix: str = ENV_PREFIX) -> MagdaConfig:
@@ -192,13 +185,7 @@ class MagdaConfig:
 
         ``HOEDANIGHEDEN`` and ``ENDPOINTS`` take JSON objects or ``key=value,key=value``.
         """
-        env = os.environ if environ is None else environ
-        data = {}
-        for f in fields(cls):
-            value = env.get(prefix + f.name.upper())
-            if value is not None and value != "":
-                data[f.name] = value
-        return cls.from_mapping(data)
+        return cls.from_mapping(env_settings(cls, prefix, environ))
 
 
 _BOOL = "bool"
@@ -217,6 +204,10 @@ _KINDS = {
 }
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
+
+
+def _unknown(names: str) -> MagdaConfigError:
+    return MagdaConfigError(f"unknown MAGDA configuration field(s): {names}")
 
 
 def _coerce(name: str, raw: Any, kind: str) -> Any:
