@@ -364,3 +364,22 @@ def test_a_backfill_example_covers_every_month_it_names(document: str) -> None:
         due = {m: dt.datetime(m[0], m[1], 1, 6, tzinfo=ZoneInfo("Europe/Brussels")) for m in months}
         left_out = [f"{y}-{m:02d}" for (y, m), at in due.items() if not lo <= at <= hi]
         assert not left_out, f"{document}: backfill {start}..{end} leaves out {left_out}"
+
+
+def test_the_schemes_readme_links_the_onboarding_procedure_and_names_files_that_exist() -> None:
+    """A scheme owner reading the schemes README finds the runbook's procedure, and every file it says a fifth
+    scheme touches is a real path (``<id>``/``<template>`` stand for the new scheme's names)."""
+    readme = PACKAGE / "schemes" / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    section = _section(text, "Adding a fifth scheme")
+    link = f"../../../docs/runbook.md#{_slug('Onboard a new scheme')}"
+    assert link in section and (readme.parent / link.split("#")[0]).resolve() == RUNBOOK.resolve()
+    assert "### Onboard a new scheme" in _text()
+    table = [line for line in section.splitlines() if line.startswith("| `")]
+    listed = [re.match(r"\| `([^`]+)`", line).group(1) for line in table]
+    assert len(listed) >= 7
+    for path in listed:
+        if "<" in path:
+            assert (ROOT / path.split("<")[0]).is_dir(), path
+        else:
+            assert (ROOT / path).is_file(), path
