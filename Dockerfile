@@ -4,15 +4,14 @@ FROM apache/airflow:3.3.2-python3.11
 
 USER root
 # libxml2/libxslt for lxml, xmlschema and signxml (MAGDA envelopes and signatures). Nothing for Chromium.
-# /opt/proactief holds the project (installed editable, below); /opt/airflow/data and /opt/airflow/auth seed
-# the compose volumes of the same name, owned by the airflow user (group 0 may write, as in the base image).
+# /opt/proactief holds the project (installed editable, below); /opt/airflow/data seeds the compose volume of
+# that name, owned by the airflow user (group 0 may write, as in the base image).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libxml2 libxslt1.1 \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /opt/proactief /opt/airflow/data /opt/airflow/auth \
- && chown -R airflow:0 /opt/proactief /opt/airflow/data /opt/airflow/auth \
- && chmod -R g+rwX /opt/proactief /opt/airflow/data \
- && chmod 0770 /opt/airflow/auth
+ && mkdir -p /opt/proactief /opt/airflow/data \
+ && chown -R airflow:0 /opt/proactief /opt/airflow/data \
+ && chmod -R g+rwX /opt/proactief /opt/airflow/data
 USER airflow
 
 # The pinned set first (its own layer: changes to the code do not reinstall it), Airflow's constraints approach.

@@ -26,9 +26,9 @@ from proactief.advice import Advisor, CityFiles
 from proactief.advice.compare import compare_with_expected, read_expected
 from proactief.magda.client import MagdaClient
 from proactief.magda.config import MagdaConfig
-from proactief.population import generate
 from proactief.schemes import load_scheme
-from proactief.simulator.testing import running_simulator
+from proactief_sim.population import generate
+from proactief_sim.simulator.testing import running_simulator
 
 
 class CountingSink:

@@ -132,7 +132,7 @@ def main() -> int:
     p.add_argument("--skip-airflow", action="store_true")
     args = p.parse_args()
 
-    from proactief.population import generate
+    from proactief_sim.population import generate
 
     work = Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
     folder = args.population

@@ -21,7 +21,7 @@ from pathlib import Path
 from proactief.magda.audit import AuditSink, MemoryAuditSink, OutcomeClass
 from proactief.magda.client import MagdaClient
 from proactief.magda.config import MagdaConfig
-from proactief.simulator.testing import running_simulator
+from proactief_sim.simulator.testing import running_simulator
 
 STATUTES = ["BIM_BVT", "BIM_BVT_IN_FAMILY", "LIVING_WAGES_PCSA_HELP", "PCSA_AND_BIM_HELP"]
 AFNEMER = "gent.be/proactief"

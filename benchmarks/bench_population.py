@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from proactief.population import generate
+from proactief_sim.population import generate
 
 TARGET_SECONDS = 60.0
 TARGET_BYTES = 1 << 30

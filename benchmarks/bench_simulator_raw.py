@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "include"))
 
 from proactief.magda.services import MOCK_SINGLE_ENDPOINT  # noqa: E402
-from proactief.simulator.testing import running_simulator  # noqa: E402
+from proactief_sim.simulator.testing import running_simulator  # noqa: E402
 
 AFNEMER = "gent.be/proactief-bench"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -89,7 +89,7 @@ def _worker(host: str, port: int, bodies: list[bytes], duration: float, threads:
         mine: list[float] = []
         bad = 0
         i = offset
-        headers = {"Content-Type": "text/xml; charset=UTF-8", "X-Magda-Afnemer": AFNEMER}
+        headers = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""', "X-Magda-Afnemer": AFNEMER}
         while time.perf_counter() < stop_at:
             body = bodies[i % len(bodies)]
             i += 1

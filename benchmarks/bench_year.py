@@ -57,7 +57,8 @@ def _child(size: int, until: str) -> None:
             "days": year.log.days, "expected_grants": found.expected_grants, "missing": len(found.missing),
             "duplicates": len(found.duplicates), "duplicate_toegekend": len(found.duplicate_toegekend),
             "unexpected": len(found.unexpected), "failed_runs": len(found.failed_runs),
-            "consulted_while_objecting": found.consulted_while_objecting, "figures": found.figures,
+            "consulted_while_objecting": found.consulted_while_objecting, "casework_wrong": found.casework_wrong,
+            "figures": found.figures,
         }, default=str), flush=True)
     finally:
         with admin.connect() as conn:

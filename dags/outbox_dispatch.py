@@ -9,6 +9,12 @@ granted that morning goes out in **one** combined message ("Wat de stad u toeken
 - `send_notices`: e-mail (SMTP), letter (PDF for the print service), eBox — only for grants the downstream
   system has: the letter may not promise what the UiTPAS counter does not know yet. The opt-out is checked again just
   before sending; the message id is derived from the outbox rows, so a resend is detectable.
+- A person entitled to the kansentarief without a UiTPAS is not a failure: the grant waits for the pass
+  (`waiting_card`, "wacht op pas"), the letter goes at once and says how to get the pass, every dispatch asks
+  UiTPAS again (`card_arrived` when the pass is there: no second letter) and the wait expires after the scheme's
+  `grant.awaiting_card` days (`expired`; `proactief outbox cards`, runbook: "Grants waiting for a pass").
+- `send_decision_letters`: the letter telling a case worker's decision on an objection (a manual grant's once the
+  downstream system has the grant); failures wait or show in `proactief bezwaar list`.
 - A downstream outage leaves the rows pending with a back-off: the next hour tries again; nothing is lost.
   Rows that need a person (rejected, or still failing after 8 attempts) fail `report`, which e-mails the
   operators (runbook: "Outbox rows failed").
@@ -40,18 +46,29 @@ with DAG(
     @task
     def deliver_grants() -> dict[str, Any]:
         from proactief.lifecycle.outbox import dispatch_grants
+        from proactief.wiring import grant_adapters
 
         with runtime.ledger() as engine:
-            adapters = runtime.delivery_config().grant_adapters(magda=runtime.magda_config(), engine=engine)
+            adapters = grant_adapters(runtime.delivery_config(), magda=runtime.magda_config(), engine=engine)
             return dispatch_grants(engine, adapters)
 
     @task
     def send_notices() -> dict[str, Any]:
         from proactief.lifecycle.outbox import dispatch_notices
         from proactief.notify.render import render
+        from proactief.wiring import notice_channels
 
         with runtime.ledger() as engine:
-            return dispatch_notices(engine, runtime.delivery_config().notice_channels(), render)
+            return dispatch_notices(engine, notice_channels(runtime.delivery_config()), render)
+
+    @task
+    def send_decision_letters() -> dict[str, Any]:
+        """Letters telling a case worker's decision on an objection (bezwaar_beslissing), same channels."""
+        from proactief.casework import dispatch_decision_letters
+        from proactief.wiring import notice_channels
+
+        with runtime.ledger() as engine:
+            return dispatch_decision_letters(engine, notice_channels(runtime.delivery_config()))
 
     @task
     def report(grants: dict[str, Any], notices: dict[str, Any]) -> dict[str, Any]:
@@ -68,4 +85,5 @@ with DAG(
     grants = deliver_grants()
     notices = send_notices()
     grants >> notices  # a letter only tells what the downstream system already has
+    grants >> send_decision_letters()
     report(grants, notices)

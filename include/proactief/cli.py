@@ -1,31 +1,61 @@
-"""`proactief`: one command for people — the simulator, the ledger, one-off MAGDA consultations.
+"""`proactief`: one command for people — the ledger, one-off MAGDA consultations, objections, the outbox; and the
+test harness's commands (the simulator, the synthetic population, the demo), found through an entry-point group.
 
 Heavy imports happen inside commands so `proactief --help` stays instant.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
+from typer.core import TyperGroup
+
+COMMAND_PLUGINS = "proactief.cli"
+"""Entry-point group of commands other installed packages add to `proactief`: the test harness (proactief_sim)
+adds `magda-sim`, `population` and `demo` (its pyproject.toml entry points), so the product never imports it."""
+
+
+def _plugin_commands() -> dict[str, Any]:
+    """The entry points of :data:`COMMAND_PLUGINS` by command name; reading them imports nothing."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=COMMAND_PLUGINS)}
+
+
+class _CommandsWithPlugins(TyperGroup):
+    """The product's commands, then the plugins' ones: listed by name, a plugin loaded only when its command
+    runs or its help is shown (`proactief db upgrade` does not load the simulator or the generator)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + [name for name in _plugin_commands() if name not in own]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and (plugin := _plugin_commands().get(cmd_name)) is not None:
+            command = plugin.load()
+        return command
+
 
 app = typer.Typer(
+    cls=_CommandsWithPlugins,
     name="proactief",
     help="Proactief Gent: grant city benefits without an application, from MAGDA data.",
     no_args_is_help=True,
     add_completion=False,
 )
-population_app = typer.Typer(help="The synthetic Ghent population (simulator, tests, demos).", no_args_is_help=True)
 db_app = typer.Typer(help="The ledger database (PROACTIEF_DB_URL or --db-url; PostgreSQL in production).",
                       no_args_is_help=True)
 optout_app = typer.Typer(help="Objections (GDPR Art. 21): record, withdraw, look up; sync the city's population.",
                          no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(population_app, name="population")
 outbox_app = typer.Typer(help="The outbox: what failed to reach a downstream system or a citizen, and requeue it.",
                          no_args_is_help=True)
 app.add_typer(optout_app, name="optout")
@@ -33,6 +63,13 @@ app.add_typer(outbox_app, name="outbox")
 scheme_app = typer.Typer(help="Hold a scheme (nothing of it leaves the city) while its DAG is paused; release it.",
                          no_args_is_help=True)
 app.add_typer(scheme_app, name="scheme")
+citizen_app = typer.Typer(help="For the citizen: the access document (what the city did with their data).",
+                          no_args_is_help=True)
+app.add_typer(citizen_app, name="citizen")
+bezwaar_app = typer.Typer(help="Objections against a decision (bezwaar) and case workers' decisions by hand (four "
+                               "eyes on a grant). Per-scheme rights are the dashboard's: the CLI is for operators, "
+                               "who may edit every scheme.", no_args_is_help=True)
+app.add_typer(bezwaar_app, name="bezwaar")
 
 DbUrl = Annotated[
     str | None,
@@ -75,11 +112,17 @@ def _who(given: str | None, option: str) -> str:
 @db_app.command("upgrade")
 def db_upgrade(db_url: DbUrl = None) -> None:
     """Create or migrate the ledger schema to the latest version."""
-    from proactief.ledger import upgrade
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from proactief.ledger import display_url, upgrade
 
     url = _ledger_url(db_url)
-    upgrade(url)
-    typer.echo(f"ledger at {_redact_url(url)} is up to date")
+    try:
+        upgrade(url)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        _fail(f"cannot migrate the ledger at {display_url(url)}: {reason}")
+    typer.echo(f"ledger at {display_url(url)} is up to date")
 
 
 @db_app.command("audit")
@@ -91,16 +134,17 @@ def db_audit(
     """Who consulted this person's data, when and why (a citizen's access request); for a lookup in the
     dashboard also which staff account looked (``consulted_by``)."""
     from proactief.insz import InvalidINSZ, validate_insz
-    from proactief.ledger import make_engine
     from proactief.ledger.audit import consultations_about
 
     try:
         validate_insz(insz)
     except InvalidINSZ as exc:
         _fail(str(exc))
-    engine = make_engine(_ledger_url(db_url))
-    rows = consultations_about(engine, insz)
-    engine.dispose()
+    engine = _ledger(db_url)
+    try:
+        rows = consultations_about(engine, insz)
+    finally:
+        engine.dispose()
     for r in rows:
         record = {
             "when": r.requested_at.isoformat(),
@@ -123,49 +167,6 @@ def db_audit(
         typer.echo(f"{len(rows)} consultation(s)")
 
 
-@app.command(
-    "magda-sim",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,
-)
-def magda_sim(ctx: typer.Context) -> None:
-    """Run the local MAGDA simulator (SOAP over HTTP/HTTPS). `proactief magda-sim --help` lists its flags."""
-    from proactief.simulator.__main__ import _config, parser
-    from proactief.simulator.server import serve
-
-    p = parser()
-    p.prog = "proactief magda-sim"
-    namespace = p.parse_args(list(ctx.args))
-    try:
-        config = _config(namespace)
-    except ValueError as exc:
-        p.error(str(exc))
-    serve(config)
-
-
-@population_app.command("generate")
-def population_generate(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the population and city files to.")],
-    size: Annotated[int, typer.Option("--size", help="Number of persons.")] = 270_000,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files, byte for byte.")] = 0,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (default 2026-11-01).")
-    ] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: up to 2).")] = None,
-) -> None:
-    """Write a deterministic synthetic Ghent: simulator store, city files and expected entitlements."""
-    import datetime as dt
-
-    from proactief.population import generate
-
-    try:
-        as_of_date = dt.date.fromisoformat(as_of) if as_of else None
-        summary = generate(size, seed, out=out, as_of=as_of_date, workers=workers)
-    except ValueError as exc:
-        _fail(str(exc))
-    typer.echo(summary.as_text())
-
-
 @app.command("consult")
 def consult_command(
     service: Annotated[str, typer.Argument(help="GeefPersoon | GeefSociaalStatuut | GeefDossierHandicap | "
@@ -183,7 +184,6 @@ def consult_command(
 
     from proactief.consult import SERVICES, consult
     from proactief.insz import InvalidINSZ, validate_insz
-    from proactief.ledger import make_engine, upgrade
     from proactief.ledger.audit import LedgerAuditSink
     from proactief.magda.client import MagdaClient
     from proactief.magda.config import MagdaConfig, MagdaConfigError
@@ -196,9 +196,7 @@ def consult_command(
         config = MagdaConfig.from_env().with_changes(base_url=magda_url)
     except (InvalidINSZ, ValueError, MagdaConfigError) as exc:
         _fail(str(exc))
-    db_url = _ledger_url(db_url)
-    upgrade(db_url)
-    engine = make_engine(db_url)
+    engine = _ledger(db_url)
     try:
         with MagdaClient(config, LedgerAuditSink(engine)) as client:
             result = consult(client, service, insz, day, purpose=purpose)
@@ -222,15 +220,35 @@ def advise_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object: scheme, decision, reasons, ...")] = False,
     db_url: DbUrl = None,
+    service: Annotated[
+        str | None, typer.Option("--service", envvar="PROACTIEF_ADVICE_URL",
+                                 help="Ask the advice service at this URL instead of MAGDA (no ledger needed).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", envvar="PROACTIEF_ADVICE_TOKEN", help="This application's token.")
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Who asks (audited; default the OS account).")] = None,
 ) -> None:
-    """The decision and its explanation for one person (call centre, scheme owner); audited in the ledger."""
-    from proactief.advice.cli import advise_cli
-    from proactief.ledger import make_engine, upgrade
+    """The decision and its explanation for one person (call centre, scheme owner); audited in the ledger, or by
+    the advice service with --service."""
+    from proactief.advice.cli import advise_cli, check_input
+
+    refused = check_input(scheme, insz, on)
+    if refused is not None:
+        typer.echo(refused[1], err=True)
+        raise typer.Exit(refused[0])
+    if service:
+        from proactief.advice_service.cli import advise_via_service
+
+        if not token:
+            _fail("--service needs a token: --token or PROACTIEF_ADVICE_TOKEN")
+        code, text = advise_via_service(scheme, insz, on, service_url=service, token=str(token),
+                                        user=_who(user, "--user"), as_json=as_json, city_dir=city_dir)
+        typer.echo(text, err=code != 0)
+        raise typer.Exit(code)
     from proactief.ledger.audit import LedgerAuditSink
 
-    db_url = _ledger_url(db_url)
-    upgrade(db_url)
-    engine = make_engine(db_url)
+    engine = _ledger(db_url)
     try:
         code, text = advise_cli(
             scheme, insz, on, magda_url or "http://127.0.0.1:8088", as_json,
@@ -242,19 +260,37 @@ def advise_command(
     raise typer.Exit(code)
 
 
-@app.command("demo")
-def demo(
-    db_url: DbUrl = None,
-    keep_running: Annotated[bool, typer.Option("--keep-running", help="Leave the simulator up afterwards.")] = False,
+@app.command("advice-service")
+def advice_service_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8091,
+    hash_token: Annotated[
+        bool, typer.Option("--hash-token", help="Read a token on stdin, print its PROACTIEF_ADVICE_TOKENS form.")
+    ] = False,
 ) -> None:
-    """Start the simulator, consult it like production does, and show the audit trail (what bin/run shows)."""
-    from proactief.demo import run_demo
+    """Automatisch Advies as its own process: holds the MAGDA client (PROACTIEF_MAGDA_*), the scheme rules and the
+    audit; answers only advice (PROACTIEF_ADVICE_*: DB_URL, TOKENS or TOKENS_FILE, CHUNK_SIZE, LEASE_SECONDS)."""
+    from proactief.advice_service.config import AdviceServiceConfig, AdviceServiceConfigError
+    from proactief.advice_service.config import hash_token as hashed
 
-    if not (db_url or "").strip():
-        db_url = "sqlite:///var/ledger.sqlite"
-        typer.secho(f"note: no PROACTIEF_DB_URL: the demo writes its audit trail to {db_url}", err=True,
-                    fg=typer.colors.YELLOW)
-    raise typer.Exit(run_demo(typer.echo, Path("var"), db_url, keep_running))
+    if hash_token:
+        secret = sys.stdin.readline().strip()
+        if not secret:
+            _fail("no token on stdin")
+        typer.echo(hashed(secret))
+        return
+    try:
+        config = AdviceServiceConfig.from_env()
+        from proactief.magda.config import MagdaConfig
+
+        MagdaConfig.from_env()
+    except (AdviceServiceConfigError, ValueError) as exc:
+        _fail(str(exc))
+    if not config.tokens:
+        _fail("no calling application configured: set PROACTIEF_ADVICE_TOKENS (application=sha256:<hex>)")
+    from proactief.advice_service.cli import serve
+
+    serve(host, port)
 
 
 Insz = Annotated[str, typer.Option("--insz", help="The person (validated, never printed).")]
@@ -262,11 +298,14 @@ Channel = Annotated[str, typer.Option("--channel", help="How it reached the city
 
 
 def _ledger(db_url: str | None):  # type: ignore[no-untyped-def]
-    from proactief.ledger import make_engine, upgrade
+    """The existing, current ledger, or a one-line error: commands never create or migrate it (``db upgrade``
+    does), so a rejected input or a wrong URL leaves no database behind."""
+    from proactief.ledger import LedgerUnavailable, open_ledger
 
-    url = _ledger_url(db_url)
-    upgrade(url)
-    return make_engine(url)
+    try:
+        return open_ledger(_ledger_url(db_url))
+    except LedgerUnavailable as exc:
+        _fail(str(exc))
 
 
 def _checked_insz(insz: str) -> str:
@@ -288,9 +327,10 @@ RecordedBy = Annotated[
 def _record(action: Callable[..., Any], insz: str, channel: str, note: str | None, recorded_by: str | None,
             db_url: str | None, done: str) -> None:
     recorded_by = _who(recorded_by, "--recorded-by")
+    insz = _checked_insz(insz)
     engine = _ledger(db_url)
     try:
-        action(engine, _checked_insz(insz), channel=channel, recorded_by=recorded_by, note=note)
+        action(engine, insz, channel=channel, recorded_by=recorded_by, note=note)
     except ValueError as exc:
         _fail(str(exc))
     finally:
@@ -348,9 +388,10 @@ def optout_status(insz: Insz, db_url: DbUrl = None) -> None:
     """Whether the person objects now, and the history of objections and withdrawals."""
     from proactief.lifecycle.optout import opt_out_history
 
+    insz = _checked_insz(insz)
     engine = _ledger(db_url)
     try:
-        state, history = opt_out_history(engine, _checked_insz(insz))
+        state, history = opt_out_history(engine, insz)
     finally:
         engine.dispose()
     if state is None:
@@ -370,20 +411,28 @@ def optout_sync(
     magda_url: Annotated[
         str, typer.Option("--magda-url", envvar="PROACTIEF_MAGDA_BASE_URL", help="MAGDA endpoint base.")
     ] = "http://127.0.0.1:8088",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The files' as-of date (YYYY-MM-DD); default: the folder's "
+                                 "manifest.json, else each file's modification date.")
+    ] = None,
     db_url: DbUrl = None,
 ) -> None:
     """Import the city's population files, then register/deregister persons in the MAGDA repertorium."""
+    from proactief.citydata import PopulationFileError
     from proactief.lifecycle.sync import import_city_data, sync_repertorium
     from proactief.magda.config import MagdaConfig, MagdaConfigError
-    from proactief.population import PopulationFileError
 
     try:
         config = MagdaConfig.from_env().with_changes(base_url=magda_url)
     except (ValueError, MagdaConfigError) as exc:
         _fail(str(exc))
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of is not None else None
+    except ValueError:
+        _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
     engine = _ledger(db_url)
     try:
-        imported = import_city_data(engine, folder)
+        imported = import_city_data(engine, folder, as_of=day)
         typer.echo(json.dumps({"import": imported}))
         synced = sync_repertorium(engine, config)
         typer.echo(json.dumps({"repertorium": synced}))
@@ -417,6 +466,33 @@ def outbox_failed(
     for r in rows["notices"]:
         typer.echo(f"notice {r['id']:>8}  {r['channel']:<15} attempts {r['attempts']}  {r['last_error'] or ''}")
     typer.echo(f"{len(rows['grants'])} failed grant row(s), {len(rows['notices'])} failed notice(s)")
+
+
+@outbox_app.command("cards")
+def outbox_cards(
+    db_url: DbUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Grants waiting for the person's card ("wacht op pas": entitled, told how to get a UiTPAS, not failed) and
+    the ones that expired, per scheme. Counts and dates only; the next outbox_dispatch asks for each waiting one
+    again and completes it (no second letter) when the pass is there."""
+    from proactief.lifecycle.outbox import card_waits
+
+    engine = _ledger(db_url)
+    try:
+        figures = card_waits(engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(figures, default=str))
+        return
+    for scheme_id, f in figures.items():
+        since = f"  waiting since {f['oldest_since']}" if f["oldest_since"] else ""
+        typer.echo(f"{scheme_id:<22} waiting {f['waiting']:>6}  expiring within 30 days {f['expiring_soon']:>5}  "
+                   f"expired {f['expired']:>6}{since}")
+    waiting = sum(f["waiting"] for f in figures.values())
+    expired = sum(f["expired"] for f in figures.values())
+    typer.echo(f"{waiting} grant(s) wait for a card, {expired} expired")
 
 
 @outbox_app.command("requeue")
@@ -503,11 +579,187 @@ def scheme_status(scheme: Annotated[str | None, typer.Argument(help="One scheme 
                    f"({r['reason']}); {until}")
 
 
-def _redact_url(url: str) -> str:
-    """Hide a password in a database URL before printing it."""
-    from sqlalchemy.engine import make_url
+@citizen_app.command("export")
+def citizen_export(
+    insz: Insz,
+    by: Annotated[str | None, typer.Option("--by", help="Who makes the export (your staff account; default: your "
+                                                        "OS account): written to the consultation log.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout for html; "
+                                                           "required for pdf).")] = None,
+    staff_names: Annotated[bool, typer.Option(
+        "--staff-names", help="Name the staff who looked (only when the DPO decided the citizen gets them).")] = False,
+    db_url: DbUrl = None,
+) -> None:
+    """The citizen's access document: every MAGDA consultation, read of the city's files, decision with its reasons,
+    grant, letter and objection, and every staff lookup, in plain Dutch; never a raw MAGDA value. The export is
+    written to the consultation log (service Proactief.Burger.Inzage) before the document is written."""
+    import os
+    import tempfile
 
-    return make_url(url).render_as_string(hide_password=True)
+    from proactief.citizen import export_and_audit, render_html, render_pdf
+
+    fmt = fmt.strip().lower()
+    if fmt not in ("html", "pdf"):
+        _fail(f"--format must be html or pdf (got {fmt!r})")
+    if fmt == "pdf" and out is None:
+        _fail("--format pdf needs --out FILE (a PDF is not written to a terminal)")
+    who = _who(by, "--by")
+    insz = _checked_insz(insz)
+    target = out.resolve() if out is not None else None
+    if target is not None and not target.parent.is_dir():
+        _fail(f"--out: folder {target.parent} does not exist")
+    engine = _ledger(db_url)
+    try:
+        doc = export_and_audit(engine, insz, by=who, output=fmt, staff_names=staff_names)
+    finally:
+        engine.dispose()
+    data = render_pdf(doc) if fmt == "pdf" else render_html(doc).encode()
+    if target is None:
+        sys.stdout.write(data.decode())
+        return
+    fd, tmp = tempfile.mkstemp(prefix=".inzage-", dir=target.parent)  # whole file or none: rename at the end
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o600)  # personal data: readable by the operator only
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    typer.echo(f"access document written to {target} ({fmt}, {len(data)} bytes); the export is in the "
+               "consultation log. Hand it to the citizen or the DPO, then delete your copy.", err=True)
+
+
+# ------------------------------------------------------------------------------------------ bezwaar
+
+CaseBy = Annotated[str, typer.Option("--by", help="Who (your staff account): kept with the record.")]
+CaseScheme = Annotated[str, typer.Option("--scheme", help="The scheme id, e.g. uitpas-kansentarief.")]
+
+
+def _date_option(value: str | None, option: str) -> Any:
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option} must be a date YYYY-MM-DD (got {value!r})")
+
+
+def _casework(action: Callable[..., Any], db_url: str | None, **kwargs: Any) -> Any:
+    from proactief.casework import CaseworkError
+
+    engine = _ledger(db_url)
+    try:
+        return action(engine, **kwargs)
+    except CaseworkError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+
+
+@bezwaar_app.command("record")
+def bezwaar_record(
+    insz: Insz, scheme: CaseScheme, by: CaseBy,
+    channel: Annotated[str, typer.Option("--channel", help="phone, counter, letter, email or web.")],
+    received: Annotated[str, typer.Option("--received", help="The date the city received it (YYYY-MM-DD).")],
+    decision: Annotated[int | None, typer.Option("--decision", help="The decision's id (default: the person's "
+                                                                    "newest of the scheme).")] = None,
+    letter_date: Annotated[str | None, typer.Option(
+        "--letter-date", help="The decision letter's date, if the deadline runs from it (YYYY-MM-DD).")] = None,
+    note: Note = None, db_url: DbUrl = None,
+) -> None:
+    """Record an objection against a decision; one received after its deadline is recorded and flagged late."""
+    from proactief.casework import record_bezwaar
+
+    insz = _checked_insz(insz)
+    item = _casework(record_bezwaar, db_url, insz=insz, scheme_id=scheme, channel=channel,
+                     received_on=_date_option(received, "--received"), recorded_by=by, decision_id=decision,
+                     decision_date=_date_option(letter_date, "--letter-date"), note=note)
+    deadline = item.deadline.isoformat() if item.deadline else "unknown (no decision found)"
+    typer.echo(f"bezwaar #{item.id} recorded ({scheme}, channel {channel}); deadline {deadline}"
+               + ("; LATE: received after the deadline, recorded anyway" if item.late else ""))
+
+
+@bezwaar_app.command("decide")
+def bezwaar_decide(
+    insz: Insz, scheme: CaseScheme, by: CaseBy,
+    outcome: Annotated[str, typer.Option("--outcome", help="grant or refuse.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, in words for the citizen's letter (Dutch).")],
+    legal_ground: Annotated[str, typer.Option("--legal-ground", help="The rule it rests on (Dutch).")],
+    bezwaar: Annotated[int | None, typer.Option("--bezwaar", help="The bezwaar it answers.")] = None,
+    decision: Annotated[int | None, typer.Option("--decision", help="The decision it replaces (default: the "
+                                                                    "bezwaar's, else the newest).")] = None,
+    valid_until: Annotated[str | None, typer.Option("--valid-until", help="Last day it holds (YYYY-MM-DD); a grant "
+                                                                          "against a refusal needs it.")] = None,
+    plate: Annotated[str | None, typer.Option("--plate", help="LEZ: the vehicle's plate.")] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """A case worker's decision by hand: a refusal is in force at once; a grant waits for a second person
+    (`proactief bezwaar confirm ID --by OTHER`)."""
+    from proactief.casework import record_manual_decision
+
+    insz = _checked_insz(insz)
+    item = _casework(record_manual_decision, db_url, insz=insz, scheme_id=scheme, outcome=outcome.strip().lower(),
+                     reason=reason, legal_ground=legal_ground, decided_by=by, bezwaar_id=bezwaar,
+                     decision_id=decision, valid_until=_date_option(valid_until, "--valid-until"),
+                     identity={"vehicle_plate": plate} if plate else None)
+    if item.status == "pending_confirmation":
+        typer.echo(f"manual decision #{item.id} ({scheme}, grant) recorded: waits for a second person "
+                   f"(proactief bezwaar confirm {item.id} --by OTHER)")
+    else:
+        typer.echo(f"manual decision #{item.id} ({scheme}, {item.outcome}) in force; the letter is queued")
+
+
+@bezwaar_app.command("confirm")
+def bezwaar_confirm(manual_id: Annotated[int, typer.Argument(help="The manual decision's id.")], by: CaseBy,
+                    db_url: DbUrl = None) -> None:
+    """Confirm a manual grant (four eyes: not by the person who decided): the grant and its letter are queued."""
+    from proactief.casework import confirm_manual_decision
+
+    item = _casework(confirm_manual_decision, db_url, manual_id=manual_id, confirmed_by=by)
+    typer.echo(f"manual decision #{item.id} ({item.scheme_id}) confirmed by {item.confirmed_by}: in force; the "
+               "grant and the letter are queued")
+
+
+@bezwaar_app.command("withdraw")
+def bezwaar_withdraw(bezwaar_id: Annotated[int, typer.Argument(help="The bezwaar's id.")], by: CaseBy,
+                     db_url: DbUrl = None) -> None:
+    """The person withdrew their objection."""
+    from proactief.casework import withdraw_bezwaar
+
+    _casework(withdraw_bezwaar, db_url, bezwaar_id=bezwaar_id, by=by)
+    typer.echo(f"bezwaar #{bezwaar_id} withdrawn")
+
+
+@bezwaar_app.command("list")
+def bezwaar_list(
+    open_only: Annotated[bool, typer.Option("--open", help="Only what waits for a person.")] = False,
+    back: Annotated[bool, typer.Option("--back-to-case-worker", help="Only manual decisions a changed fact sent "
+                                                                     "back.")] = False,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="One scheme.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines (no INSZ).")] = False,
+    db_url: DbUrl = None,
+) -> None:
+    """Bezwaren and manual decisions, oldest first; the person is shown by a masked INSZ only."""
+    from proactief.casework import list_casework
+
+    items = _casework(list_casework, db_url, open_only=open_only, back_only=back, scheme_id=scheme)
+    for i in items:
+        if as_json:
+            typer.echo(json.dumps(i.to_json()))
+            continue
+        who = f"{i.insz[:6]}-***.**"
+        if i.kind == "bezwaar":
+            extra = (f"received {i.received_on} via {i.channel}, deadline {i.deadline or '?'}"
+                     + (" LATE" if i.late else ""))
+        else:
+            extra = f"{i.outcome} by {i.by}" + (f", confirmed by {i.confirmed_by}" if i.confirmed_by else "")
+        typer.echo(f"{i.kind:<15} #{i.id:<5} {i.scheme_id:<22} {i.period or '-':<10} {who}  {i.status:<20} {extra}")
+    if not items:
+        typer.echo("nothing")
 
 
 def main() -> None:

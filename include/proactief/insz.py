@@ -35,6 +35,11 @@ def _checksum_ok(digits: str) -> bool:
     return 97 - base % 97 == check or 97 - (2_000_000_000 + base) % 97 == check
 
 
+def _month_ok(digits: str) -> bool:
+    """Months 00-12 (00: month of birth unknown), + 20 or + 40 for bis numbers, + 60 for TST, + 80 for TST bis."""
+    return int(digits[2:4]) % 20 <= 12
+
+
 def is_valid_insz(value: object) -> bool:
     """True when ``value`` is an 11-digit string with valid check digits."""
     return (
@@ -42,6 +47,7 @@ def is_valid_insz(value: object) -> bool:
         and len(value) == 11
         and value.isascii()
         and value.isdigit()
+        and _month_ok(value)
         and int(value[4:6]) <= 31
         and _checksum_ok(value)
     )
@@ -53,6 +59,8 @@ def validate_insz(value: object) -> str:
         raise InvalidINSZ(f"INSZ must be a string of 11 digits, got {type(value).__name__}")
     if len(value) != 11 or not value.isascii() or not value.isdigit():
         raise InvalidINSZ(f"INSZ must be exactly 11 digits (got {len(value)} characters)")
+    if not _month_ok(value):
+        raise InvalidINSZ("INSZ has an impossible month of birth (00-12, or + 20/40 bis, + 60/80 test numbers)")
     if int(value[4:6]) > 31:
         raise InvalidINSZ("INSZ has an impossible day of birth")
     if not _checksum_ok(value):

@@ -14,6 +14,11 @@ backends, but no Task SDK supervisor, so ``runtime.ledger_url`` does not apply h
 The person lookup is a POST (the INSZ stays out of URLs, access logs and browser history) and is written to the
 consultation audit log with the Airflow user name before the answer is shown. The session cookie is
 ``SameSite=Lax``, so another site cannot make a logged-in browser post a lookup.
+
+The citizen's access document (``POST /inzage``, HTML or PDF) is offered on the lookup's answer to a user who may
+read every scheme (the document covers them all). Its form posts the lookup's reference in the consultation log,
+not the INSZ; the route accepts only a recent lookup by the same user, and writes the export to the log with the
+user's name before the document is sent.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from urllib.parse import quote
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import Depends, FastAPI, Form, HTTPException, status
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -100,6 +105,21 @@ def readable_schemes(user: UserDep) -> list[str]:
 SchemesDep = Annotated[list[str], Depends(readable_schemes)]
 
 
+def editable_schemes(user: UserDep) -> list[str]:
+    """The schemes whose DAG this user may edit (``is_authorized_dag`` PUT): who may record a bezwaar."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+
+    from proactief.schemes import scheme_ids
+
+    manager = get_auth_manager()
+    return [s for s in scheme_ids()
+            if manager.is_authorized_dag(method="PUT", details=DagDetails(id=s), user=user)]
+
+
+EditableDep = Annotated[list[str], Depends(editable_schemes)]
+
+
 def pending_approvals(schemes: SchemesDep) -> list[Approval]:
     """Approvals nobody answered yet, from Airflow's metadata (``hitl_detail`` of ``decision_quality.approve``
     whose task still waits), with a link to answer each in the UI. Empty, with a warning, when the metadata
@@ -155,7 +175,7 @@ def lookup_form(user: UserDep, schemes: SchemesDep) -> HTMLResponse:
 
 
 @app.post("/lookup", response_class=HTMLResponse)
-def lookup(user: UserDep, schemes: SchemesDep, engine: Annotated[Any, Depends(ledger)],
+def lookup(user: UserDep, schemes: SchemesDep, editable: EditableDep, engine: Annotated[Any, Depends(ledger)],
            insz: Annotated[str, Form()], scheme: Annotated[str, Form()]) -> HTMLResponse:
     """One person's latest decision for one scheme, explained; audited as a consultation by this user."""
     from proactief.dashboard.lookup import lookup_and_audit
@@ -174,8 +194,79 @@ def lookup(user: UserDep, schemes: SchemesDep, engine: Annotated[Any, Depends(le
         error = f"Dit is geen geldig INSZ: {_dutch_insz_error(str(exc))}. Kijk het nummer na en probeer opnieuw."
         return HTMLResponse(lookup_page(schemes, user=user.get_name(), error=error, scheme_id=scheme),
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, headers=_NO_STORE)
-    return HTMLResponse(lookup_page(schemes, user=user.get_name(), explanation=explanation, scheme_id=scheme),
+    return HTMLResponse(lookup_page(schemes, user=user.get_name(), explanation=explanation, scheme_id=scheme,
+                                    export=_reads_every_scheme(schemes), bezwaar=scheme in editable),
                         headers=_NO_STORE)
+
+
+@app.post("/bezwaar", response_class=HTMLResponse)
+def record_bezwaar(user: UserDep, schemes: SchemesDep, editable: EditableDep,
+                   engine: Annotated[Any, Depends(ledger)], lookup: Annotated[str, Form()],
+                   scheme: Annotated[str, Form()], channel: Annotated[str, Form()],
+                   received: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> HTMLResponse:
+    """Record an objection against the looked-up person's decision (the lookup's log reference names the person,
+    not an INSZ); only for a user who may edit the scheme (else 403); kept with the user's name."""
+    import datetime as dt
+
+    from proactief.casework import CaseworkError
+    from proactief.casework import record_bezwaar as record
+    from proactief.citizen.inzage import subject_of_lookup
+    from proactief.dashboard.render import lookup_page
+    from proactief.schemes import scheme_ids
+
+    if scheme not in scheme_ids():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Onbekende regeling")
+    if scheme not in editable:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "U mag voor deze regeling geen bezwaar registreren")
+    name = user.get_name()
+    insz = subject_of_lookup(engine, lookup, consulted_by=name)
+    if insz is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Zoek de persoon eerst (opnieuw) op")
+    try:
+        item = record(engine, insz=insz, scheme_id=scheme, channel=channel,
+                      received_on=dt.date.fromisoformat(received), recorded_by=name, note=note.strip() or None,
+                      may_edit=editable)
+    except (CaseworkError, ValueError) as exc:
+        return HTMLResponse(lookup_page(schemes, user=name, error=f"Bezwaar niet geregistreerd: {exc}",
+                                        scheme_id=scheme), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            headers=_NO_STORE)
+    deadline = f"; termijn tot {item.deadline:%d/%m/%Y}" if item.deadline else ""
+    late = " Te laat ingediend: toch geregistreerd en gemarkeerd." if item.late else ""
+    log.info("dashboard: bezwaar %s recorded for %s by %s", item.id, scheme, name)
+    return HTMLResponse(lookup_page(schemes, user=name, scheme_id=scheme,
+                                    notice=f"Bezwaar #{item.id} geregistreerd{deadline}.{late}"),
+                        headers=_NO_STORE)
+
+
+def _reads_every_scheme(schemes: list[str]) -> bool:
+    from proactief.schemes import scheme_ids
+
+    return set(scheme_ids()) <= set(schemes)
+
+
+@app.post("/inzage")
+def citizen_export(user: UserDep, schemes: SchemesDep, engine: Annotated[Any, Depends(ledger)],
+                   lookup: Annotated[str, Form()], fmt: Annotated[str, Form(alias="format")] = "html") -> Response:
+    """The looked-up person's access document (HTML or PDF) as a download; audited with this user's name."""
+    import datetime as dt
+
+    from proactief.citizen import export_and_audit, render_html, render_pdf
+    from proactief.citizen.inzage import subject_of_lookup
+
+    if fmt not in ("html", "pdf"):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "Kies html of pdf")
+    if not _reads_every_scheme(schemes):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Het overzicht vraagt leestoegang tot alle regelingen")
+    name = user.get_name()
+    insz = subject_of_lookup(engine, lookup, consulted_by=name)
+    if insz is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Zoek de persoon eerst (opnieuw) op")
+    doc = export_and_audit(engine, insz, by=name, output=f"dashboard-{fmt}")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M")
+    headers = {**_NO_STORE, "Content-Disposition": f'attachment; filename="inzage-{stamp}.{fmt}"'}
+    if fmt == "pdf":
+        return Response(render_pdf(doc), media_type="application/pdf", headers=headers)
+    return Response(render_html(doc), media_type="text/html; charset=utf-8", headers=headers)
 
 
 def _dutch_insz_error(message: str) -> str:
@@ -186,3 +277,13 @@ def _dutch_insz_error(message: str) -> str:
     if "check digits" in message:
         return "de controlecijfers (de laatste twee) kloppen niet"
     return "het nummer klopt niet"
+
+
+def _mount_json_api() -> None:
+    """The JSON API for the city's other systems at ``/proactief/api/v1`` (``proactief_airflow.api``)."""
+    from proactief_airflow.api import api
+
+    app.mount("/api/v1", api)
+
+
+_mount_json_api()

@@ -128,7 +128,7 @@ def delivery_config() -> Any:
     """Where grants and notices go: connection ``proactief_delivery`` (extra: ``DeliveryConfig`` fields), else
     ``PROACTIEF_*`` (``PROACTIEF_UITPAS_URL``, ``PROACTIEF_SMTP_HOST`` …); the SMTP host falls back to the
     connection ``smtp_default`` the alerts use, so a local stack needs one SMTP setting."""
-    from proactief.grants.config import DeliveryConfig
+    from proactief.delivery.config import DeliveryConfig
 
     conn = _connection(DELIVERY_CONN_ID)
     if conn is not None and conn.extra_dejson:

@@ -17,7 +17,7 @@ from proactief.magda.audit import MemoryAuditSink
 from proactief.schemes import Outcome, load_scheme
 from proactief.schemes.facts import OBJECTION_REASON
 from proactief.schemes.observations import Answer
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 from tests.advice.conftest import make_client
 
 pytestmark = pytest.mark.integration

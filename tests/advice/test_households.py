@@ -30,7 +30,7 @@ from proactief.advice.city import CityFiles
 from proactief.advice.engine import DECIDED_FOR_HOUSEHOLD
 from proactief.magda.audit import MemoryAuditSink
 from proactief.schemes import Outcome, load_scheme
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 from tests.advice.conftest import make_client
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from proactief.advice.cli import EXIT_USAGE, advise_cli
 from proactief.magda.audit import MemoryAuditSink
 from proactief.magda.config import MagdaConfig
 from proactief.schemes import Outcome, load_scheme
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 from tests.advice.conftest import AFNEMER, make_client
 
 pytestmark = pytest.mark.integration

@@ -23,9 +23,9 @@ import pytest
 from proactief.advice import Advice, Advisor, CityFiles
 from proactief.advice.compare import Comparison, compare_with_expected, read_expected
 from proactief.magda.audit import MemoryAuditSink
-from proactief.population import generate
 from proactief.schemes import Outcome, load_scheme
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.population import generate
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 from tests.advice.conftest import make_client
 
 pytestmark = pytest.mark.integration

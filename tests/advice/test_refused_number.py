@@ -16,9 +16,9 @@ import pytest
 
 from proactief.advice import Advisor, CityFiles
 from proactief.magda.audit import NOT_SENT, MemoryAuditSink, OutcomeClass
-from proactief.population import generate
 from proactief.schemes import Outcome, load_scheme
-from proactief.simulator.testing import running_simulator
+from proactief_sim.population import generate
+from proactief_sim.simulator.testing import running_simulator
 from tests.advice.conftest import make_client
 from tests.advice.renumber import rename_everywhere, renumbered
 

@@ -118,3 +118,31 @@ def test_a_data_error_report_that_cannot_be_mailed_does_not_fail_the_check(monke
     subject, body = alerts.data_error_message({"ti": ti}, 3)
     assert subject == "[Proactief] Gegevensfout bij MAGDA: onderwijskorting / manual__1"
     assert "<b>3</b> personen" in body and "geen persoonsgegevens" in body
+
+
+@pytest.mark.integration
+def test_a_stale_source_fails_the_population_gate_and_the_email_names_the_source_and_its_age(
+        smtp: Sink, ledger: Any, tmp_path: Any) -> None:
+    import datetime as dt
+
+    from proactief_airflow.factory import _fail_unless
+
+    from proactief.lifecycle import check, import_city_data, open_run, select_population
+    from proactief_sim.population import generate
+
+    generate(60, 4, out=tmp_path, as_of=dt.date(2026, 11, 1))
+    import_city_data(ledger, tmp_path, as_of=dt.date(2026, 10, 1))  # a month old on the run's D
+    run_id = open_run(ledger, "uitpas-kansentarief", dt.date(2026, 11, 1), external_id="t/stale")
+    select_population(ledger, run_id)
+    result = check(ledger, run_id, "population")
+    with pytest.raises(AirflowFailException) as failed:
+        _fail_unless("population", run_id, result)
+    ti = SimpleNamespace(dag_id="uitpas-kansentarief", task_id="population_quality.check_population",
+                         run_id="scheduled__2026-11-01T05:00:00+00:00", map_index=-1, try_number=1)
+    notify_operators({"ti": ti, "task_instance": ti, "exception": failed.value, "run_id": ti.run_id})
+    (msg,) = smtp.messages
+    assert "population_quality.check_population" in str(msg["Subject"])
+    body = message_text(msg)
+    assert "resident extract is as of 2026-10-01 (31 days before 2026-11-01); allowed 8 days: STALE" in body
+    residents = (tmp_path / "residents.csv").read_text().splitlines()[1:]
+    assert not any(line.split(",", 1)[0] in body for line in residents)  # no national number

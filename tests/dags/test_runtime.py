@@ -33,9 +33,9 @@ def test_magda_config_comes_from_the_connection_extra_else_the_env(monkeypatch: 
     monkeypatch.setenv("PROACTIEF_MAGDA_BASE_URL", "http://127.0.0.1:9/from-env")
     assert runtime.magda_config().base_url == "http://127.0.0.1:9/from-env"
     monkeypatch.setenv("AIRFLOW_CONN_MAGDA_DEFAULT", json.dumps({
-        "conn_type": "generic", "extra": {"base_url": "https://magda.example/", "max_concurrency": "3"}}))
+        "conn_type": "generic", "extra": {"base_url": "https://127.0.0.1:9443/", "max_concurrency": "3"}}))
     config = runtime.magda_config()
-    assert config.base_url == "https://magda.example/" and config.max_concurrency == 3
+    assert config.base_url == "https://127.0.0.1:9443/" and config.max_concurrency == 3
 
 
 def test_the_run_day_is_the_logical_date_in_the_scheme_timezone() -> None:

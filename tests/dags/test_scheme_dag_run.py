@@ -51,8 +51,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from proactief.population import generate
-    from proactief.simulator.testing import running_simulator
+    from proactief_sim.population import generate
+    from proactief_sim.simulator.testing import running_simulator
 
     folder = tmp_path_factory.mktemp("ghent")
     generate(SIZE, SEED, out=folder)

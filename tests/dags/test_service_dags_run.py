@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 from tests.dags.airflow_env import Sink, dag_test, message_text
 
 pytestmark = pytest.mark.integration
@@ -90,12 +90,12 @@ def test_population_sync_registers_residents_and_mutations_become_an_asset_event
     from sqlalchemy import func, select
 
     from proactief.ledger.models import Resident, SchemeRun
-    from proactief.population import generate
     from proactief.schemes import scheme_ids
-    from proactief.simulator.testing import running_simulator
+    from proactief_sim.population import generate
+    from proactief_sim.simulator.testing import running_simulator
 
     folder = tmp_path / "city"
-    generate(80, 3, out=folder)
+    generate(80, 3, out=folder, as_of=dt.date(2026, 11, 28))  # the extract of the sync's day: fresh for the runs
     with open(folder / "residents.csv", newline="") as fh:
         residents = [row["insz"] for row in csv.DictReader(fh)]
     with running_simulator(population=str(folder / "magda-population.jsonl"), seed=5) as sim:
@@ -153,14 +153,14 @@ def test_merged_mutation_events_are_all_reevaluated_and_their_batches_done(
 
     from proactief.ledger.models import MutationBatch, SchemeRun
     from proactief.lifecycle import import_city_data
-    from proactief.population import generate
-    from proactief.simulator.testing import running_simulator
+    from proactief_sim.population import generate
+    from proactief_sim.simulator.testing import running_simulator
 
     folder = tmp_path / "city"
     generate(80, 4, out=folder)
     with open(folder / "residents.csv", newline="") as fh:
         residents = [row["insz"] for row in csv.DictReader(fh)]
-    import_city_data(ledger, folder)
+    import_city_data(ledger, folder, as_of=dt.date(2026, 12, 14))  # the day's extract: fresh for the re-evaluation
     with running_simulator(population=str(folder / "magda-population.jsonl"), repertorium_check=False,
                            seed=5) as sim:
         env = {**airflow_home, "PROACTIEF_DB_URL": pg_url, "PROACTIEF_MAGDA_BASE_URL": sim.base_url,

@@ -11,29 +11,10 @@ import pytest
 from sqlalchemy import Engine, select
 
 from tests.dags import airflow_env  # noqa: F401 (sets the Airflow environment before Airflow is imported)
+from tests.dashboard.airflow_auth import token as _token
 from tests.dashboard.ledger_data import UITPAS, Ledger, person
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def auth() -> Any:
-    from airflow.api_fastapi.app import create_auth_manager
-    from airflow.models.revoked_token import RevokedToken
-
-    from airflow import settings
-
-    # Token checks look up revoked tokens in the metadata DB: this process's (unmigrated) SQLite needs the table.
-    RevokedToken.__table__.create(settings.engine, checkfirst=True)
-    manager = create_auth_manager()
-    manager.init()
-    return manager
-
-
-def _token(auth: Any, username: str, role: str | None) -> str:
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-
-    return auth.generate_jwt(SimpleAuthManagerUser(username=username, role=role))
 
 
 @pytest.fixture
@@ -73,6 +54,7 @@ def test_a_viewer_sees_every_scheme_with_a_bearer_token_or_the_ui_cookie(client:
     for scheme in ("uitpas-kansentarief", "ivago-tegemoetkoming", "onderwijskorting", "lez-vrijstelling"):
         assert f'id="scheme-{scheme}"' in page.text
     assert "decision_quality.approve/required_actions" in page.text
+    assert page.text.count("<h3>Bereik per wijk</h3>") == 2  # the two schemes with a finished population run
     client.cookies.set("_token", token)
     assert client.get("dashboard").status_code == 200
 
@@ -81,6 +63,7 @@ def test_a_user_without_dag_access_sees_no_scheme_and_cannot_look_up(client: Any
     headers = {"Authorization": f"Bearer {_token(auth, 'niemand', None)}"}
     page = client.get("dashboard", headers=headers)
     assert page.status_code == 200 and "U hebt geen toegang tot een regeling" in page.text
+    assert "Bereik per wijk" not in page.text and "data-district" not in page.text
     refused = client.post("lookup", data={"insz": person(1), "scheme": UITPAS}, headers=headers)
     assert refused.status_code == 403
 

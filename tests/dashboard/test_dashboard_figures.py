@@ -91,3 +91,17 @@ def test_take_up_counts_who_has_the_benefit_not_only_who_got_it_this_period(engi
                 retain_until=dt.date(2031, 12, 31)))
     january = take_up_trend(engine, UITPAS)[-1]
     assert (january.period, january.eligible, january.granted, january.notified) == ("2027-01", 4, 3, 3)
+
+
+def test_a_grant_that_expired_waiting_for_a_card_does_not_count_as_taken_up(engine: Engine, data: Ledger) -> None:
+    """The kansentarief of someone who never fetched a pass (``grant.awaiting_card`` ran out) reached nobody."""
+    before = take_up_trend(engine, UITPAS)[0]
+    with engine.begin() as conn:
+        expired = conn.execute(text(
+            "UPDATE benefit_grant SET status = 'expired' WHERE id = (SELECT min(id) FROM benefit_grant "
+            "WHERE scheme_id = :s AND period = :p AND status = 'granted') RETURNING id"),
+            {"s": UITPAS, "p": before.period}).scalar_one_or_none()
+    assert expired is not None
+    after = take_up_trend(engine, UITPAS)[0]
+    assert after.eligible == before.eligible
+    assert after.take_up == pytest.approx((before.take_up * before.eligible - 1) / before.eligible)

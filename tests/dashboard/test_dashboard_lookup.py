@@ -3,11 +3,12 @@ consultation with the staff account that looked (also in ``proactief db audit``)
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select, update
 from typer.testing import CliRunner
 
 from proactief.cli import app as cli
@@ -15,7 +16,7 @@ from proactief.dashboard import explain, lookup_and_audit
 from proactief.dashboard.lookup import reason_text
 from proactief.insz import InvalidINSZ
 from proactief.ledger.audit import LOOKUP_SERVICE
-from proactief.ledger.models import MagdaConsultation
+from proactief.ledger.models import GrantRow, MagdaConsultation, OutboxMessage
 from tests.dashboard.ledger_data import IVAGO, UITPAS, Ledger, person
 
 pytestmark = pytest.mark.integration
@@ -147,3 +148,19 @@ def test_undetermined_by_a_household_objection_says_to_apply_at_the_counter_not_
     assert [c.answer for c in seven.checks] == ["ja", "onbekend (bezwaar van een gezinslid)"]
     six = explain(engine, person(6), UITPAS)  # a MAGDA gap still says it is temporary
     assert "volgende run" in six.headline
+
+
+def test_a_grant_waiting_for_a_pass_and_an_expired_one_are_said_so(engine: Engine, data: Ledger) -> None:
+    at = dt.datetime(2026, 10, 1, 4, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        for n, status in ((1, "waiting_card"), (2, "expired")):
+            conn.execute(insert(OutboxMessage).values(
+                grant_id=data.grants[n], kind="grant", channel="uitpas", status=status, attempts=0,
+                message_id=f"grant.uitpas.{n}@test", created_at=at))
+        conn.execute(update(GrantRow).where(GrantRow.id == data.grants[2]).values(status="expired"))
+
+    one, two = explain(engine, person(1), UITPAS), explain(engine, person(2), UITPAS)
+
+    assert one.grant_status is not None and "heeft nog geen pas" in one.grant_status
+    assert "wacht op de pas tot 30/03/2027" in one.grant_status  # granted 1 October + 180 days
+    assert two.grant_status is not None and two.grant_status.startswith("Toegekend, maar vervallen")

@@ -36,13 +36,20 @@ def test_the_page_shows_each_runs_figures_and_the_plots(engine: Engine, data: Le
                                         "opted_out", "dq")] == ["6", "3", "2", "1", "1", "1", "in orde"]
     assert _cell(html, data.runs["e"], "dq") == "gefaald"
     assert 'id="scheme-ivago-tegemoetkoming"' in html
-    assert html.count('src="data:image/svg+xml;base64,') == 4  # per scheme: the trend and the last run
+    assert html.count('src="data:image/svg+xml;base64,') == 6  # per scheme: trend, last run, coverage per wijk
     assert approval.url in html and 'target="_top"' in html
     assert "Aangemeld als eigenaar" in html
     assert 'method="post" action="lookup"' in html
     assert not INSZ_LIKE.search(html)
     svg = base64.b64decode(re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html).group(1)).decode()
     assert "<svg" in svg and "rechthebbend" in svg
+
+
+def test_the_opt_out_count_is_not_called_an_objection_against_a_decision(engine: Engine, data: Ledger) -> None:
+    """"Bezwaar" alone now also means an objection against a decision (casework): the opt-out figure says which."""
+    html = dashboard_page(engine, [UITPAS], user="eigenaar", plots=False)
+    assert 'Bezwaar (opt-out)<b data-figure="opted_out">' in html
+    assert '<th class="num">Bezwaar (opt-out)</th>' in html
 
 
 def test_a_scheme_without_runs_and_a_user_without_schemes(engine: Engine, data: Ledger) -> None:

@@ -649,26 +649,33 @@ class AirflowStack:
                      tolerate: Sequence[str] = ()) -> str:
         """Block until the run is ``success`` or ``failed``; returns that state.
 
-        With ``fail_fast`` a task that fails or waits for a retry (except the task ids in ``tolerate``) ends the
-        wait at once with that attempt's error, instead of sitting out the DAG's retry delays."""
-        deadline = time.monotonic() + timeout
+        ``timeout`` bounds a stall, not the run: the wait fails after ``timeout`` seconds in which no task of the
+        run changed state or try, so a slow machine (CI's two cores under a parallel suite) only takes longer, and
+        a hung task still fails the test. With ``fail_fast`` a task that fails or waits for a retry (except the
+        task ids in ``tolerate``) ends the wait at once with that attempt's error, instead of sitting out the DAG's
+        retry delays."""
+        stall = _Stall(timeout)
         while True:
             state = self.run_state(dag_id, run_id)
             if state in TERMINAL_RUN_STATES:
                 return str(state)
             self._check_alive()
+            tis = self.task_instances(dag_id, run_id)
             if fail_fast:
-                bad = [ti for ti in self.task_instances(dag_id, run_id)
-                       if ti.state in ("failed", "up_for_retry") and ti.task_id not in tolerate]
-                if bad:
-                    errors = "\n".join(f"{ti.key} try {ti.try_number} {ti.state}: "
-                                       f"{self.task_errors(dag_id, run_id, ti.task_id, ti.try_number, ti.map_index)}"
-                                       for ti in bad)
-                    raise AirflowError(f"{dag_id}/{run_id} has failing tasks:\n{errors}")
-            if time.monotonic() > deadline:
-                raise AirflowError(f"{dag_id}/{run_id} still {state} after {timeout:.0f}s: "
-                                   f"{self.task_states(dag_id, run_id)}\n{self.log_tails()}")
+                self._raise_failing(dag_id, run_id, tis, tolerate)
+            if stall.expired(tis):
+                raise AirflowError(f"{dag_id}/{run_id} still {state}, no task moved for {timeout:.0f}s "
+                                   f"({stall.elapsed:.0f}s in all): {self.task_states(dag_id, run_id)}\n"
+                                   f"{self.log_tails()}")
             time.sleep(1)
+
+    def _raise_failing(self, dag_id: str, run_id: str, tis: Sequence[TaskInstance], tolerate: Sequence[str]) -> None:
+        bad = [ti for ti in tis if ti.state in ("failed", "up_for_retry") and ti.task_id not in tolerate]
+        if bad:
+            errors = "\n".join(f"{ti.key} try {ti.try_number} {ti.state}: "
+                               f"{self.task_errors(dag_id, run_id, ti.task_id, ti.try_number, ti.map_index)}"
+                               for ti in bad)
+            raise AirflowError(f"{dag_id}/{run_id} has failing tasks:\n{errors}")
 
     def clear(self, dag_id: str, run_id: str, task_regex: str, *, downstream: bool = False) -> list[str]:
         """Clear (re-run) the run's tasks whose id matches ``task_regex``; returns the task ids cleared."""
@@ -691,16 +698,31 @@ class AirflowStack:
         body = {"dag_id": dag_id, "from_date": _iso(start), "to_date": _iso(end), "max_active_runs": max_active_runs,
                 "reprocess_behavior": reprocess, "dag_run_conf": dict(conf or {})}
         backfill_id = self.api("POST", "/backfills", json=body)["id"]
-        deadline = time.monotonic() + timeout
+        try:
+            return self._wait_backfill(dag_id, backfill_id, timeout)
+        except AirflowError:
+            # one backfill per DAG at a time: a failed test must not leave its backfill running into the next
+            with contextlib.suppress(Exception):
+                self.api("PUT", f"/backfills/{backfill_id}/cancel")
+            raise
+
+    def _wait_backfill(self, dag_id: str, backfill_id: int, timeout: float) -> list[dict[str, Any]]:
+        stall = _Stall(timeout)
         while True:
             runs = [r for r in self.runs(dag_id) if r["backfill_id"] == backfill_id]
             done = self._rows("SELECT completed_at FROM backfill WHERE id = :i", i=backfill_id)[0][0]
             if done is not None and all(r["state"] in TERMINAL_RUN_STATES for r in runs):
                 return runs
             self._check_alive()
-            if time.monotonic() > deadline:
-                raise AirflowError(f"backfill {backfill_id} of {dag_id} not done after {timeout:.0f}s: "
-                                   f"{[(r['run_id'], r['state']) for r in runs]}\n{self.log_tails()}")
+            tis = {r["run_id"]: self.task_instances(dag_id, r["run_id"]) for r in runs}
+            for run_id, run_tis in tis.items():
+                self._raise_failing(dag_id, run_id, run_tis, ())
+            if stall.expired([(r["run_id"], r["state"]) for r in runs], tis):
+                unfinished = {r["run_id"]: self.task_states(dag_id, r["run_id"]) for r in runs
+                              if r["state"] not in TERMINAL_RUN_STATES}
+                raise AirflowError(f"backfill {backfill_id} of {dag_id}: no run or task moved for {timeout:.0f}s "
+                                   f"({stall.elapsed:.0f}s in all): {[(r['run_id'], r['state']) for r in runs]}; "
+                                   f"unfinished: {unfinished}\n{self.log_tails()}")
             time.sleep(2)
 
     # -------------------------------------------------------------------------------------------- processes
@@ -791,6 +813,25 @@ class AirflowStack:
         """Task logs plus the service logs (scheduler, api-server, …)."""
         service = [p.read_text(errors="replace") for p in sorted(self.proc_log_dir.glob("*.log"))]
         return "\n".join([self.task_logs_text(), *service])
+
+
+class _Stall:
+    """A deadline that moves whenever the watched state changes: it measures how long nothing happened."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = self.moved = time.monotonic()
+        self._last: Any = None
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def expired(self, *state: Any) -> bool:
+        marker = repr(state)
+        if marker != self._last:
+            self._last, self.moved = marker, time.monotonic()
+        return time.monotonic() - self.moved > self.seconds
 
 
 def _terminate_group(proc: subprocess.Popen[bytes], grace: float) -> None:

@@ -1,4 +1,4 @@
-"""The README's run command, for real: ``python -m proactief.localstack`` (what ``bin/run`` execs) on a small
+"""The README's run command, for real: ``python -m proactief_sim.localstack`` (what ``bin/run`` execs) on a small
 synthetic Ghent brings up ``airflow standalone``, runs the sync and every scheme DAG, and says what it did; run a
 second time on the same ``var/`` (what every newcomer does) it runs again and says how it reused what was there."""
 
@@ -38,7 +38,13 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
     for scheme in SCHEMES:
         assert re.search(rf"{scheme} bin-run-\d{{8}}T\d{{6}}: success", out), (scheme, out[-4000:])
     # the scheme whose reference date is the extract's month is exact against the generator's expectations
-    assert re.search(r"uitpas-kansentarief\s+\d{4}-\d{2}\s+finished .* granted\s+0 .*\(dry run\)", out)  # the tick
+    # the tick: a dry run of the current period, on the population as of the generator's date (2026-11-01), a
+    # month or more before it: the resident extract is too old for its D, so it stops at its population gate and
+    # the summary says which source and how old (stale-source alarm, issue 18.1); nothing is decided or granted
+    assert re.search(r"uitpas-kansentarief\s+\d{4}-\d{2}\s+selected .*granted\s+0 .*\(dry run\)\n\s+STOPPED at the "
+                     r"population gate: stale source: resident extract is as of 2026-11-01 \(\d+ days before "
+                     r"\d{4}-\d{2}-01\); allowed 8 days", out), out[-4000:]
+    assert re.search(r"uitpas-kansentarief bin-run-\d{8}T\d{6}-current-period: failed", out), out[-4000:]
     # every scheme, IVAGO's past 1 January and onderwijskorting's 1 September included (decided as the register
     # stood on D), grants exactly the generator's expected entitlements
     for scheme in SCHEMES:
@@ -47,9 +53,12 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
     # the first (real) UiTPAS run says what it granted and told
     assert re.search(r"uitpas-kansentarief\s+\d{4}-\d{2}\s+finished .* granted\s+[1-9]\d*\s+notices\s+[1-9]", out), (
         out[-4000:])
-    # the outbox dispatch delivered every grant downstream and sent the notices
+    # the outbox dispatch delivered every grant downstream and sent the notices; the people without a UiTPAS (the
+    # stand-in gives 60 % one) wait for a pass, told how to get one, and nothing failed
     assert re.search(r"outbox_dispatch: success", out), out[-4000:]
-    assert re.search(r"grant/uitpas\s+sent \d+\n", out), out[-4000:]
+    assert re.search(r"grant/uitpas\s+sent \d+, waiting_card \d+\n", out), out[-4000:]
+    assert re.search(r"uitpas-kansentarief: [1-9]\d* grants delivered on a pass, [1-9]\d* wait for a pass", out), (
+        out[-4000:])
     assert re.search(r"grant/ivago\s+sent \d+\n", out), out[-4000:]
     assert not re.search(r"grant/\S+\s+.*(pending|failed)", out), out[-4000:]
     assert re.search(r"notices sent: .*email \d+", out), out[-4000:]
@@ -82,7 +91,7 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
 
 def _run(home: Path, env: dict[str, str]) -> str:
     """One ``bin/run --exit`` on ``home``; its console output (fails the test on a non-zero exit)."""
-    proc = subprocess.run([sys.executable, "-m", "proactief.localstack", "--size", "400", "--seed", "3",
+    proc = subprocess.run([sys.executable, "-m", "proactief_sim.localstack", "--size", "400", "--seed", "3",
                            "--home", str(home), "--port", str(free_port()), "--exit", "--timeout", "600"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
     out = proc.stdout + proc.stderr

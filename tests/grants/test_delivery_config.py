@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import proactief
-from proactief.grants.config import DeliveryConfig
+from proactief.delivery.config import DeliveryConfig
 from proactief.magda.config import MagdaConfig, MagdaConfigError
 
 PACKAGE = Path(proactief.__file__).parent
@@ -43,7 +43,15 @@ def test_unknown_names_are_refused_with_each_configurations_own_error() -> None:
 
 
 def test_only_the_settings_helper_reads_the_environment_for_a_configuration() -> None:
-    for module in ("grants/config.py", "magda/config.py"):
+    for module in ("delivery/config.py", "magda/config.py"):
         source = (PACKAGE / module).read_text(encoding="utf-8")
         assert "os.environ" not in source and not re.search(r"\bfields\(cls\)", source), module
         assert "from proactief.settings import env_settings, parse_settings" in source, module
+
+
+def test_secrets_never_appear_in_the_repr() -> None:
+    cfg = DeliveryConfig.from_env({"PROACTIEF_UITPAS_CLIENT_SECRET": "Uitpas-Geheim-42",
+                                   "PROACTIEF_SMTP_PASSWORD": "Smtp-Geheim-43", "PROACTIEF_SMTP_USERNAME": "mailer"})
+    assert cfg.uitpas_client_secret == "Uitpas-Geheim-42" and cfg.smtp_password == "Smtp-Geheim-43"
+    shown = f"{cfg!r} {cfg!s} {[cfg]}"
+    assert "Geheim" not in shown and "smtp_username='mailer'" in shown

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from proactief.grants import files, ivago
-from proactief.grants.base import Delivered, GrantOrder, PermanentDeliveryError, TransientDeliveryError
+from proactief.delivery import Delivered, PermanentDeliveryError, TransientDeliveryError, files
+from proactief.grants import ivago
+from proactief.grants.base import GrantOrder
 from proactief.grants.ivago import IvagoVoucherFile, voucher_id
 
 TZ = ivago._TZ

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from proactief.grants.base import Delivered, GrantOrder, PermanentDeliveryError, TransientDeliveryError
+from proactief.delivery import Delivered, PermanentDeliveryError, TransientDeliveryError
+from proactief.grants.base import GrantOrder
 from proactief.grants.lez import NOT_REGISTERED, REDEN_PARKEERKAART_VT, LezRegistration
 from proactief.magda.audit import MemoryAuditSink, OutcomeClass
 from proactief.magda.client import MagdaClient
 from proactief.magda.config import MagdaConfig
 from proactief.magda.results import LEZVrijstelling, VrijstellingAanvraag
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from proactief.delivery import Delivered, PermanentDeliveryError, TransientDeliveryError
 from proactief.grants import school
-from proactief.grants.base import Delivered, GrantOrder, PermanentDeliveryError, TransientDeliveryError
+from proactief.grants.base import GrantOrder
 from proactief.grants.school import COLUMNS, SchoolBillingExport, discount_codes
 
 FILE = "onderwijskorting-2026-2027.csv"

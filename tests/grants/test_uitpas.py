@@ -16,7 +16,8 @@ import requests
 import uvicorn
 from fastapi import FastAPI
 
-from proactief.grants.base import Delivered, GrantOrder, PermanentDeliveryError, TransientDeliveryError
+from proactief.delivery import AwaitingCard, Delivered, PermanentDeliveryError, TransientDeliveryError
+from proactief.grants.base import GrantOrder
 from proactief.grants.uitpas import (
     PROBLEM_PASSHOLDER_EXISTS,
     PassholderRegistration,
@@ -24,7 +25,7 @@ from proactief.grants.uitpas import (
     UitpasClient,
     UitpasError,
 )
-from proactief.standins.uitpas import UitpasState, create_app
+from proactief_sim.standins.uitpas import UitpasState, create_app
 
 CLIENT_ID = "proactief-test"
 SECRET = "test-secret"  # noqa: S105
@@ -93,6 +94,7 @@ def standin(server: Standin) -> Standin:
     server.state.rate_limit = None
     server.state.rate_window = 1.0
     server.state.auto_passholders = False
+    server.state.passholder_share = 0.0
     return server
 
 
@@ -209,7 +211,7 @@ def test_outcomes_come_one_per_order_in_order(standin: Standin, adapter: UitpasA
 
     outcomes = adapter.deliver([order(PERSON, outbox_id=1), order(STRANGER, outbox_id=2), order(PERSON, outbox_id=3)])
 
-    assert [type(o) for o in outcomes] == [Delivered, PermanentDeliveryError, Delivered]
+    assert [type(o) for o in outcomes] == [Delivered, AwaitingCard, Delivered]
     assert outcomes[0] == Delivered(pid) and outcomes[2] == Delivered(pid, already=True)
     assert "outbox 2" in str(outcomes[1])
 
@@ -225,22 +227,23 @@ def test_the_message_id_is_sent_as_request_id_of_the_write(standin: Standin, ada
 # ------------------------------------------------------------------------------------------------ who is not there
 
 
-def test_unknown_passholder_is_permanent_and_nothing_is_registered(standin: Standin, adapter: UitpasAdapter) -> None:
+def test_a_person_without_a_passholder_awaits_the_card_and_nothing_is_registered(standin: Standin,
+                                                                                   adapter: UitpasAdapter) -> None:
     outcome = deliver_one(adapter, order(STRANGER))
 
-    assert isinstance(outcome, PermanentDeliveryError)
-    assert "no UiTPAS passholder" in str(outcome) and "counter" in str(outcome)
+    assert isinstance(outcome, AwaitingCard)  # "wacht op pas": not a failure
+    assert "no UiTPAS passholder" in outcome.reason and "counter" in outcome.reason
     assert standin.snapshot()["passholders"] == 0
     assert standin.snapshot()["writes"] == 0
 
 
-def test_passholder_without_a_gent_membership_is_permanent(standin: Standin, adapter: UitpasAdapter) -> None:
+def test_a_passholder_without_a_gent_membership_awaits_it(standin: Standin, adapter: UitpasAdapter) -> None:
     [pid] = standin.seed({"insz": PERSON, "memberships": ["UiTPAS Dender"]})
 
     outcome = deliver_one(adapter, order())
 
-    assert isinstance(outcome, PermanentDeliveryError)
-    assert f"passholder {pid} has no UiTPAS Gent membership" in str(outcome)
+    assert isinstance(outcome, AwaitingCard)
+    assert f"passholder {pid} has no UiTPAS Gent membership" in outcome.reason
     assert standin.snapshot()["writes"] == 0
 
 
@@ -271,6 +274,31 @@ def test_auto_passholders_lets_a_demo_grant_without_seeding(standin: Standin, ad
     assert isinstance(outcome, Delivered) and not outcome.already
     snap = standin.snapshot()
     assert (snap["passholders"], snap["active_social_tariffs"]) == (1, 1)
+
+
+def test_the_standin_by_default_invents_no_passholder() -> None:
+    state = UitpasState()  # what build_app() and `python -m proactief_sim.standins` make without options
+
+    assert state.search({"inszNumber": STRANGER}) == {"totalItems": 0, "member": []}
+    assert state.snapshot()["passholders"] == 0
+
+
+def test_a_passholder_share_gives_a_stable_part_of_the_people_a_pass(standin: Standin, adapter: UitpasAdapter) -> None:
+    from proactief_sim.standins.uitpas import has_demo_pass
+    from tests.lifecycle.ledger_rows import many_insz
+
+    people = many_insz(400)
+    chosen = [p for p in people if has_demo_pass(p, 0.6)]
+    assert 0.5 * len(people) < len(chosen) < 0.7 * len(people)
+    assert chosen == [p for p in people if has_demo_pass(p, 0.6)]  # the same people every time
+    with_pass = next(p for p in people if has_demo_pass(p, 0.6))
+    without = next(p for p in people if not has_demo_pass(p, 0.6))
+    standin.state.passholder_share = 0.6
+
+    outcomes = adapter.deliver([order(with_pass, outbox_id=1), order(without, outbox_id=2)])
+
+    assert isinstance(outcomes[0], Delivered) and isinstance(outcomes[1], AwaitingCard)
+    assert standin.snapshot()["passholders"] == 1
 
 
 def test_the_client_registers_a_passholder_with_social_tariff_and_a_second_time_conflicts(

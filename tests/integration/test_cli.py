@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from proactief.cli import app
-from proactief.simulator.testing import running_simulator
+from proactief_sim.simulator.testing import running_simulator
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -18,6 +18,7 @@ HOUSEHOLD = "84640438954"
 
 def test_consult_prints_findings_and_is_audited(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    assert runner.invoke(app, ["db", "upgrade", "--db-url", db]).exit_code == 0
     with running_simulator() as sim:
         result = runner.invoke(
             app,

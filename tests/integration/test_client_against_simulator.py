@@ -19,8 +19,8 @@ from proactief.ledger.audit import LedgerAuditSink, consultations_about
 from proactief.magda.audit import MemoryAuditSink, OutcomeClass
 from proactief.magda.client import MagdaClient
 from proactief.magda.config import MagdaConfig
-from proactief.simulator.pki import TestPKI, make_test_pki
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.pki import TestPKI, make_test_pki
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 
 pytestmark = pytest.mark.integration
 

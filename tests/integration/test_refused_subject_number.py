@@ -18,7 +18,7 @@ from proactief.magda import client as client_module
 from proactief.magda.audit import NOT_SENT, SUBJECT_REFUSED, MemoryAuditSink, OutcomeClass
 from proactief.magda.client import MagdaClient, MagdaFault
 from proactief.magda.config import MagdaConfig
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 
 pytestmark = pytest.mark.integration
 

@@ -121,3 +121,59 @@ def test_concurrent_callers_share_commits_and_each_returns_only_once_its_rows_ar
     assert len(consultations_about(engine, SUBJECT)) == 400
     assert len(commits) < 400
 
+
+
+def _column_values(c: Consultation) -> tuple[object, ...]:
+    return (c.message_ref, c.question_ref, c.service, c.afnemer, c.hoedanigheid, c.gebruiker, c.subject,
+            c.requested_at, c.outcome.value, c.code, c.purpose, c.duration_ms)
+
+
+@pytest.mark.parametrize("driver", ["postgresql+psycopg2", "postgresql+psycopg", "sqlite"])
+def test_a_burst_of_list_and_single_questions_is_one_row_per_question_and_subject_with_every_value_kept(
+        pg_url: str, tmp_path, caplog: pytest.LogCaptureFixture, driver: str) -> None:  # type: ignore[no-untyped-def]
+    """The bulk write (``COPY`` on PostgreSQL under either driver, an INSERT on SQLite) of concurrent callers: a
+    list question about 300 persons and 40 single questions arrive as exactly one row per question and subject,
+    each column as the client gave it — text with a tab, a newline, a backslash and non-ASCII included, NULLs
+    NULL, the time to the microsecond — and the SQL logging at DEBUG shows no INSZ."""
+    import logging
+    import threading
+
+    from sqlalchemy import select
+
+    from proactief.ledger.models import MagdaConsultation
+
+    url = f"sqlite:///{tmp_path}/ledger.sqlite" if driver == "sqlite" else driver + pg_url.split("://", 1)[1]
+    url = url if driver == "sqlite" else url.replace(driver, driver + "://", 1)
+    upgrade(url)
+    engine = make_engine(url)
+    when = datetime(2026, 11, 28, 10, 0, 0, 123456, tzinfo=UTC)
+    people = [f"{n:09d}" for n in range(300)]
+    people = [p + f"{97 - int(p) % 97:02d}" for p in people]
+    message, question = str(uuid.uuid4()), str(uuid.uuid4())
+    listed = [Consultation(message, question, "SocZek.GeefSociaalStatuutVoorLijst-02.00", "gent.be/proactief",
+                           "ipdc2858", p, when, OutcomeClass.OK if n % 7 else OutcomeClass.DEFINITIVE,
+                           None, None if n % 7 else "30001", "uitpas\tkansen\\tarief\né", 41) for n, p in
+              enumerate(people)]
+    singles = [_consultation(p, when, OutcomeClass.TRANSIENT) for p in people[:40]]
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.DEBUG)
+    sink = LedgerAuditSink(engine)
+    try:
+        threads = [threading.Thread(target=sink.record, args=([c],)) for c in singles]
+        threads.append(threading.Thread(target=sink.record, args=(listed,)))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    with engine.connect() as conn:
+        rows = conn.execute(select(MagdaConsultation.__table__)).all()
+    engine.dispose()
+    got = sorted((r.message_ref, r.question_ref, r.service, r.afnemer, r.hoedanigheid, r.gebruiker, r.subject_insz,
+                  r.requested_at.replace(tzinfo=UTC), r.outcome, r.code, r.purpose, r.duration_ms) for r in rows)
+    assert got == sorted(_column_values(c) for c in [*listed, *singles])
+    assert {r.retain_until for r in rows} == {date(2036, 11, 28)}
+    assert {r.consulted_by for r in rows} == {None}
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert not [p for p in people if p in logged]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from proactief.ledger import make_engine, upgrade
+from proactief.ledger.db import alembic_config
 from proactief.ledger.models import Base
 
 
@@ -39,5 +41,31 @@ def test_migrations_match_the_models(ledger_url: str) -> None:
 
 
 def test_upgrade_twice_is_harmless(ledger_url: str) -> None:
+    """A second upgrade (every container start runs one) changes nothing: same head revision, same tables, and
+    rows written in between are kept."""
     upgrade(ledger_url)
+    engine = make_engine(ledger_url)
+    try:
+        head = ScriptDirectory.from_config(alembic_config(ledger_url)).get_current_head()
+        with engine.begin() as conn:
+            before = conn.execute(text("SELECT count(*) FROM scheme_hold")).scalar_one()
+            conn.execute(text("INSERT INTO scheme_hold (scheme_id, reason, held_by, held_at) "
+                              "VALUES ('uitpas-kansentarief', 'test', 'tester', CURRENT_TIMESTAMP)"))
+        tables = sorted(inspect(engine).get_table_names())
+        upgrade(ledger_url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
+            assert conn.execute(text("SELECT count(*) FROM scheme_hold")).scalar_one() == before + 1
+        assert sorted(inspect(engine).get_table_names()) == tables
+    finally:
+        engine.dispose()
+
+
+def test_a_migrated_ledger_has_the_resident_district_column(ledger_url: str) -> None:
     upgrade(ledger_url)
+    engine = make_engine(ledger_url)
+    try:
+        columns = {c["name"]: c for c in inspect(engine).get_columns("resident")}
+        assert "district" in columns and columns["district"]["nullable"] is True
+    finally:
+        engine.dispose()

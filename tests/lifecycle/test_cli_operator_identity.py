@@ -49,6 +49,7 @@ def test_an_empty_user_records_the_os_account_for_an_objection_and_a_hold(pg_url
     import pwd
 
     account = pwd.getpwuid(os.getuid()).pw_name
+    assert _invoke("db", "upgrade", env=env)[0] == 0  # only `db upgrade` creates the ledger
     code, out = _invoke("optout", "add", "--insz", PERSON, "--channel", "contact-centre", env=env)
     assert code == 0, out
     code, out = _invoke("scheme", "hold", SCHEME, "--by", "", "--reason", "drill", env=env)

@@ -12,13 +12,19 @@ from proactief.cli import app
 from proactief.ledger import make_engine
 from proactief.ledger.models import Resident
 from proactief.lifecycle.optout import is_opted_out
-from proactief.population import generate
-from proactief.simulator.testing import running_simulator
+from proactief_sim.population import generate
+from proactief_sim.simulator.testing import running_simulator
 from tests.lifecycle.ledger_rows import count, make_insz
 
 pytestmark = pytest.mark.integration
 
 PERSON = make_insz(4242)
+
+
+@pytest.fixture(autouse=True)
+def migrated(pg_url: str) -> None:
+    """Operators create the ledger with `proactief db upgrade`; the other commands never migrate it."""
+    assert run("db", "upgrade", "--db-url", pg_url)[0] == 0
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -16,7 +16,7 @@ from proactief.cli import app
 from proactief.ledger.models import MutationBatch, MutationSubject
 from proactief.lifecycle import open_run, select_population
 from proactief.lifecycle.holds import HoldError, held_schemes, hold_scheme, holds, release_scheme
-from proactief.population import generate
+from proactief_sim.population import generate
 from tests.lifecycle.worlds import city_ledger
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ from proactief.magda.client import MagdaClient
 from proactief.magda.config import MagdaConfig
 from proactief.notify.channels import LetterChannel
 from proactief.notify.render import format_date, render
-from proactief.simulator.testing import running_simulator
+from proactief_sim.simulator.testing import running_simulator
 from tests.lifecycle.ledger_rows import make_insz
 
 LEZ = "lez-vrijstelling"

@@ -26,7 +26,7 @@ DAY = dt.date(2026, 11, 9)
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from proactief.population import generate
+    from proactief_sim.population import generate
 
     out = tmp_path_factory.mktemp("ghent")
     generate(300, 11, out=out)

@@ -16,7 +16,7 @@ from proactief.magda.audit import OutcomeClass
 from proactief.magda.client import MagdaClient
 from proactief.magda.config import MagdaConfig
 from proactief.magda.results import MagdaAnswer, Mutatie, MutatieNotificaties
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 from tests.lifecycle.ledger_rows import count, many_insz
 
 pytestmark = pytest.mark.integration

@@ -25,7 +25,7 @@ from proactief.lifecycle.optout import (
 )
 from proactief.magda.client import MagdaClient
 from proactief.magda.config import MagdaConfig
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 from tests.lifecycle.ledger_rows import add_grant, add_outbox, add_run, count, make_insz, many_insz, outbox_status
 
 pytestmark = pytest.mark.integration

@@ -19,17 +19,18 @@ import pytest
 import requests
 from sqlalchemy import Engine, func, select
 
-from proactief.grants.config import DeliveryConfig
+from proactief.delivery.config import DeliveryConfig
 from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import GrantRow, Notice, OutboxMessage
 from proactief.lifecycle import import_city_data, record_objection, run_in_process
 from proactief.lifecycle.outbox import dispatch_grants, dispatch_notices
 from proactief.magda.config import MagdaConfig
 from proactief.notify.render import render
-from proactief.population import generate
-from proactief.simulator.testing import RunningSimulator, running_simulator
-from proactief.standins.server import build_app
-from proactief.standins.testing import serving
+from proactief.wiring import grant_adapters, notice_channels
+from proactief_sim.population import generate
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.standins.server import build_app
+from proactief_sim.standins.testing import serving
 
 pytestmark = pytest.mark.integration
 
@@ -128,9 +129,9 @@ def ledger(pg_url: str, world: World, tmp_path: Path) -> Iterator[tuple[Engine, 
 
 
 def dispatch(engine: Engine, cfg: DeliveryConfig, world: World) -> tuple[dict[str, Any], dict[str, Any]]:
-    adapters = cfg.grant_adapters(magda=world.magda(), engine=engine)
+    adapters = grant_adapters(cfg, magda=world.magda(), engine=engine)
     grants = dispatch_grants(engine, adapters, now=world.now)
-    notices = dispatch_notices(engine, cfg.notice_channels(), render, now=world.now)
+    notices = dispatch_notices(engine, notice_channels(cfg), render, now=world.now)
     return grants, notices
 
 
@@ -177,10 +178,17 @@ def test_every_grant_reaches_its_system_and_every_person_one_message(ledger: tup
     assert len(school_rows(cfg)) == by_system["school-billing"]
     assert grants["lez-magda"].get("delivered", 0) == by_system["lez-magda"]
 
+    # Whom each notification is addressed to: the holder, or a parent for a child's onderwijskorting.
+    addressee = func.coalesce(OutboxMessage.addressee, GrantRow.insz)
+    told = select(addressee.label("to")).join(GrantRow, GrantRow.id == OutboxMessage.grant_id).where(
+        OutboxMessage.kind == "notify")
     with engine.connect() as conn:
-        people = conn.execute(select(func.count(func.distinct(GrantRow.insz)))).scalar_one()
+        people = conn.execute(select(func.count(func.distinct(told.subquery().c.to)))).scalar_one()
         several = conn.execute(select(func.count()).select_from(
-            select(GrantRow.insz).group_by(GrantRow.insz).having(func.count() > 1).subquery())).scalar_one()
+            told.group_by(addressee).having(func.count() > 1).subquery())).scalar_one()
+        children = conn.execute(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.addressee.is_not(None))).scalar_one()
+    assert children > 0  # onderwijskorting: told to a parent, not to the child
     sent = sent_notices(engine)
     assert sum(sent.values()) == people, (sent, people)  # one message per person, however many benefits
     assert several > 0 and notices["all"]["combined"] == several
@@ -255,7 +263,7 @@ def test_a_held_scheme_delivers_and_sends_nothing_until_it_is_released(ledger: t
 
     engine, cfg = ledger
     by_system = grants_by_system(engine)
-    adapters = cfg.grant_adapters(magda=world.magda(), engine=engine)
+    adapters = grant_adapters(cfg, magda=world.magda(), engine=engine)
     # Notices gathered (nothing sent: no channel) before the hold wait whole once the hold is there.
     dispatch_grants(engine, adapters, now=world.now)
     dispatch_notices(engine, {}, render, now=world.now)

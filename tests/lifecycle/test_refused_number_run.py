@@ -19,8 +19,8 @@ from proactief.ledger.models import DecisionRow, GrantRow, MagdaConsultation
 from proactief.lifecycle import import_city_data, run_in_process
 from proactief.magda.audit import NOT_SENT
 from proactief.magda.config import MagdaConfig
-from proactief.population import generate
-from proactief.simulator.testing import running_simulator
+from proactief_sim.population import generate
+from proactief_sim.simulator.testing import running_simulator
 from tests.advice.renumber import rename_everywhere, renumbered
 
 pytestmark = pytest.mark.integration

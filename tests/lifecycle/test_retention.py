@@ -79,7 +79,7 @@ def test_each_table_keeps_exactly_what_is_still_within_its_retention(ledger: Eng
     deleted = apply_retention(ledger, TODAY)
 
     assert deleted == {"staged_advice": 4, "run_subject": 4, "outbox": 2, "benefit_grant": 1, "decision": 1,
-                       "mutation_subject": 2, "magda_consultation": 1}
+                       "manual_decision": 0, "bezwaar": 0, "mutation_subject": 2, "magda_consultation": 1}
     with ledger.connect() as conn:
         staged = set(conn.execute(select(StagedAdvice.run_id, StagedAdvice.insz)).tuples())
         subjects = set(conn.execute(select(RunSubject.run_id)).scalars())

@@ -3,6 +3,7 @@ data as the files, tracks who joined and left, and the repertorium follows exact
 
 from __future__ import annotations
 
+import csv
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,14 +12,15 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from proactief.advice.city import CityFiles
+from proactief.citydata import PopulationFileError, iter_residents
 from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import Enrolment, OcmwPeriod, Resident
 from proactief.lifecycle.citydata import load_city_data
 from proactief.lifecycle.optout import record_objection, withdraw_objection
 from proactief.lifecycle.sync import import_city_data, sync_repertorium
 from proactief.magda.config import MagdaConfig
-from proactief.population import PopulationFileError, generate
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.population import generate
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 from tests.lifecycle.ledger_rows import count
 
 pytestmark = pytest.mark.integration
@@ -173,6 +175,38 @@ def test_the_same_import_works_on_the_sqlite_ledger(sqlite_url: str, population:
         third = import_city_data(engine, copy_with_residents(population, tmp_path / "b", rows[:-2]))
         assert third["left"] == 2
         assert load_city_data(engine).residents == sorted(CityFiles.load(tmp_path / "b").residents)
+    finally:
+        engine.dispose()
+
+
+def _districts(engine: Engine) -> dict[str, str | None]:
+    with engine.connect() as conn:
+        return {insz: d for insz, d in conn.execute(select(Resident.insz, Resident.district))}
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_the_import_fills_each_resident_s_district_and_an_older_extract_leaves_it_unknown(
+        request: pytest.FixtureRequest, dialect: str, population: Path, tmp_path: Path) -> None:
+    url = request.getfixturevalue("pg_url" if dialect == "postgresql" else "sqlite_url")
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        import_city_data(engine, population)
+        wanted = {row.insz: row.district for row in iter_residents(population / "residents.csv")}
+        assert _districts(engine) == wanted and all(wanted.values())
+        older = tmp_path / "older"
+        copy_with_residents(population, older, [])
+        with open(population / "residents.csv", encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert all(r["wijk"] == wanted[r["insz"]] for r in rows)
+        # an extract of before issue 18: no wijk (and, older still than issue 17, no name columns)
+        columns = [c for c in rows[0] if c not in ("wijk", "first_name", "last_name")]
+        with open(older / "residents.csv", "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows([r[c] for c in columns] for r in rows)
+        import_city_data(engine, older)
+        assert set(_districts(engine).values()) == {None}
     finally:
         engine.dispose()
 

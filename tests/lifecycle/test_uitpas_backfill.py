@@ -20,8 +20,8 @@ from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import DecisionRow, GrantRow, MagdaConsultation, OutboxMessage, SchemeRun
 from proactief.lifecycle import import_city_data, run_in_process
 from proactief.magda.config import MagdaConfig
-from proactief.population.timeline import Timeline, build_timeline
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.population.timeline import Timeline, build_timeline
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 
 pytestmark = pytest.mark.integration
 

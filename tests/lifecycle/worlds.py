@@ -16,8 +16,8 @@ from proactief.advice.compare import read_expected
 from proactief.ledger import make_engine, upgrade
 from proactief.lifecycle import import_city_data
 from proactief.magda.config import MagdaConfig
-from proactief.population import generate
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.population import generate
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 
 
 @dataclass

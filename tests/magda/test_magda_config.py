@@ -18,12 +18,13 @@ def test_defaults_are_valid_and_point_at_the_local_simulator() -> None:
     assert c.rest_root == "http://127.0.0.1:8088"
 
 
-def test_endpoint_per_service_single_mock_endpoint_or_override() -> None:
+def test_endpoint_per_service_single_mock_endpoint_or_override(pki: Pki) -> None:
     spec = SERVICES["Persoon.GeefPersoon-02.02"]
-    assert MagdaConfig(base_url="https://magda.example/").url_for(spec) == \
+    tls = {"client_cert": str(pki.client_cert), "client_key": str(pki.client_key)}
+    assert MagdaConfig(base_url="https://magda.example/", **tls).url_for(spec) == \
         "https://magda.example/GeefPersoonDienst-02.02/soap/WebService"
     assert MagdaConfig(use_single_endpoint=True).url_for(spec) == "http://127.0.0.1:8088" + MOCK_SINGLE_ENDPOINT
-    over = MagdaConfig(endpoints={spec.key: "https://other.example/x"})
+    over = MagdaConfig(endpoints={spec.key: "https://other.example/x"}, **tls)
     assert over.url_for(spec) == "https://other.example/x"
     other = over.url_for(SERVICES["SocZek.GeefSociaalStatuut-03.00"])
     assert other.endswith("/GeefSociaalStatuutDienst-03.00/soap/WebService")
@@ -91,7 +92,7 @@ def test_from_env_reads_prefixed_variables(pki: Pki) -> None:
 
 
 def test_from_mapping_takes_an_airflow_connection_extra(tmp_path: Path) -> None:
-    extra = {"base_url": "http://sim:8088", "use_single_endpoint": "true", "max_attempts": "5",
+    extra = {"base_url": "http://127.0.0.1:8088", "use_single_endpoint": "true", "max_attempts": "5",
              "hoedanigheden": '{"onderwijskorting": "ipdc77"}', "endpoints": {}, "sign_body": False}
     c = MagdaConfig.from_mapping(extra)
     assert c.use_single_endpoint is True and c.max_attempts == 5 and c.hoedanigheid_for("onderwijskorting") == "ipdc77"
@@ -110,3 +111,32 @@ def test_with_changes_validates_again() -> None:
     assert c.with_changes(max_attempts=2).max_attempts == 2
     with pytest.raises(MagdaConfigError):
         c.with_changes(max_attempts=-1)
+
+
+@pytest.mark.parametrize(("changes", "problem"), [
+    ({"base_url": "http://magda.example"}, "base_url: a MAGDA host other than this machine is reached over https only"),
+    ({"base_url": "https://magda.example", "verify": False}, "verify: the server certificate is verified"),
+    ({"base_url": "https://magda.example", "with_cert": False}, "client_cert/client_key: required"),
+    ({"rest_base_url": "http://rest.example"}, "rest_base_url: a MAGDA host other than this machine"),
+    ({"endpoints": {"Persoon.GeefPersoon-02.02": "http://10.0.0.7/x"}}, "endpoints[Persoon.GeefPersoon-02.02]"),
+    ({"base_url": "http://magda-sim:8088"}, "https only"),
+])
+def test_only_loopback_may_go_without_tls_verification_or_client_certificate(
+        pki: Pki, changes: dict[str, object], problem: str) -> None:
+    tls = {"client_cert": str(pki.client_cert), "client_key": str(pki.client_key)} \
+        if changes.pop("with_cert", True) else {}
+    with pytest.raises(MagdaConfigError) as refused:
+        MagdaConfig(**{**tls, **changes})  # type: ignore[arg-type]
+    assert problem in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8088", "http://localhost:8088", "http://[::1]:8088",
+                                 "http://127.0.0.5:9"])
+def test_a_local_simulator_may_use_plain_http_without_a_certificate(url: str) -> None:
+    assert MagdaConfig(base_url=url, verify=False).base_url == url
+
+
+def test_a_remote_magda_with_https_verification_and_the_onboarding_certificate_is_accepted(pki: Pki) -> None:
+    c = MagdaConfig(base_url="https://magdapersoondienst.vlaanderen.be", client_cert=str(pki.client_cert),
+                    client_key=str(pki.client_key))
+    assert c.verify is True

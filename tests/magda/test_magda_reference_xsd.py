@@ -6,18 +6,39 @@ import hashlib
 import re
 
 import pytest
+from lxml import etree
 
 from proactief.magda.reference import reference_root, schema_for, xsd_root
-from proactief.magda.services import SERVICES
+from proactief.magda.services import SERVICES, ServiceSpec
 
 WEBSERVICE_XSDS = sorted({x for s in SERVICES.values() for x in (s.request_xsd, s.response_xsd)}
                          | {str(p.relative_to(xsd_root())) for s in SERVICES.values()
                             for p in (xsd_root() / s.xsd_dir / "WebService").glob("*.xsd")})
 
 
+XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
 @pytest.mark.parametrize("relative", WEBSERVICE_XSDS)
-def test_every_webservice_xsd_of_our_services_compiles(relative: str) -> None:
-    schema_for(relative)
+def test_every_webservice_xsd_of_our_services_compiles_and_declares_its_root(relative: str) -> None:
+    schema = schema_for(relative)
+    document = etree.parse(str(xsd_root() / relative)).getroot()
+    namespace = document.get("targetNamespace")
+    roots = [e.get("name") for e in document.findall(f"{XS}element")]
+    assert namespace and roots, relative
+    # Compiled means it judges: an empty root lacks its required content, a foreign root is no document of it.
+    assert not schema.validate(etree.Element(f"{{{namespace}}}{roots[0]}"))
+    assert not schema.validate(etree.Element(f"{{{namespace}}}NietBestaand"))
+    assert schema.error_log.last_error is not None
+
+
+@pytest.mark.parametrize("spec", sorted(SERVICES.values(), key=lambda s: s.key), ids=lambda s: s.key)
+def test_each_service_has_request_and_response_xsds_for_its_namespace_and_name(spec: ServiceSpec) -> None:
+    for relative, root in ((spec.request_xsd, spec.name), (spec.response_xsd, f"{spec.name}Response")):
+        document = etree.parse(str(xsd_root() / relative)).getroot()
+        assert document.get("targetNamespace") == spec.namespace, relative
+        assert [e.get("name") for e in document.findall(f"{XS}element")] == [root], relative
+        assert isinstance(schema_for(relative), etree.XMLSchema)
 
 
 def test_added_include_files_are_listed_in_provenance_with_their_digest() -> None:

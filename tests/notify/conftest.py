@@ -35,7 +35,7 @@ def ebox_server() -> Iterator[tuple[str, object]]:
     """The stand-in mounted under ``/ebox`` (as the demo mounts it), served by uvicorn on a free loopback port."""
     from fastapi import FastAPI
 
-    from proactief.standins.ebox import EboxState, create_app
+    from proactief_sim.standins.ebox import EboxState, create_app
 
     state = EboxState()
     parent = FastAPI()

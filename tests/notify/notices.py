@@ -9,7 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from proactief.insz import is_valid_insz
-from proactief.notify.model import BenefitLine, Notice
+from proactief.notify.model import BenefitLine, CardInfo, Notice
 from proactief.notify.render import format_date
 
 INSZ = "85073003328"
@@ -37,6 +37,14 @@ TIER_PERCENTAGES = {
 def uitpas() -> BenefitLine:
     return BenefitLine("uitpas-kansentarief", None, "2027-01", dt.date(2027, 1, 1), dt.date(2027, 12, 31),
                        percentages={"korting": Decimal("80")}, sources=(REGISTRY, SOCIAL))
+
+
+def uitpas_no_card() -> BenefitLine:
+    """The kansentarief of a person without a UiTPAS yet ("wacht op pas"): the message says how to get the pass."""
+    card = CardInfo(where="Aan een UiTPAS-balie in Gent, bijvoorbeeld in de bibliotheek De Krook.",
+                    bring="uw identiteitskaart (of verblijfskaart).", price=Decimal("1"),
+                    fetch_by=dt.date(2027, 6, 30))
+    return replace(uitpas(), card=card)
 
 
 def ivago() -> BenefitLine:
@@ -78,6 +86,7 @@ def free_port() -> int:
 CHANNELS = ("email", "letter", "ebox")
 SINGLE = {
     "uitpas": (uitpas(),),
+    "uitpas-zonder-pas": (uitpas_no_card(),),
     "ivago": (ivago(),),
     "onderwijs-leefloon": (onderwijs("leefloon"),),
     "onderwijs-inkomen-laag": (onderwijs("inkomen-laag"),),
@@ -103,6 +112,9 @@ def facts(line: BenefitLine) -> list[str]:
         out.append(format_date(line.valid_until))
     if line.scheme_id == "uitpas-kansentarief":
         out += ["80% korting", "kansentarief"]
+        if line.card is not None:  # "wacht op pas": how to get the pass
+            out += ["U hebt nog geen UiTPAS", "UiTPAS-balie", "identiteitskaart", "€ 1,00",
+                    format_date(line.card.fetch_by)]
     elif line.scheme_id == "ivago-tegemoetkoming":
         out += ["waardebon van € 42,00", "€ 21,00 extra inzamelkrediet", "het jaar 2027"]
     elif line.scheme_id == "onderwijskorting":

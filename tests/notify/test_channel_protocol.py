@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 
 import proactief
-from proactief.grants.config import DeliveryConfig
+from proactief.delivery.config import DeliveryConfig
 from proactief.lifecycle import outbox
 from proactief.notify import channels, model
+from proactief.wiring import notice_channels
 
 PACKAGE = Path(proactief.__file__).parent
 
@@ -25,7 +26,7 @@ def test_notice_channel_is_defined_once_and_imported_everywhere_else() -> None:
 
 def test_every_configured_channel_has_the_protocols_name_and_send(tmp_path: Path) -> None:
     cfg = DeliveryConfig(letter_dir=str(tmp_path), smtp_host="127.0.0.1", ebox_url="http://127.0.0.1:9")
-    built = cfg.notice_channels()
+    built = notice_channels(cfg)
     assert set(built) == {"letter", "email", "ebox"}
     wanted = list(inspect.signature(model.NoticeChannel.send).parameters)
     for key, channel in built.items():

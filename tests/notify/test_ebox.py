@@ -11,10 +11,10 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from proactief.grants.base import Delivered, PermanentDeliveryError, TransientDeliveryError
+from proactief.delivery import Delivered, PermanentDeliveryError, TransientDeliveryError
 from proactief.notify.channels import EBOX_PUBLISH_PATH, EboxChannel
 from proactief.notify.render import render
-from proactief.standins.ebox import EboxState, create_app
+from proactief_sim.standins.ebox import EboxState, create_app
 from tests.notify.notices import INSZ, INSZ_DOTTED, free_port, ivago, notice, on_channel, uitpas
 from tests.notify.servers import serve
 

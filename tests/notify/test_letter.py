@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from pypdf import PdfReader
 
-from proactief.grants.base import Delivered, PermanentDeliveryError, TransientDeliveryError
+from proactief.delivery import Delivered, PermanentDeliveryError, TransientDeliveryError
 from proactief.notify.channels import LetterChannel, letter_file_name
 from proactief.notify.render import render
 from tests.notify.notices import PLATE, lez, notice, on_channel, uitpas

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from jinja2 import StrictUndefined, UndefinedError
 
-from proactief.grants.base import PermanentDeliveryError
+from proactief.delivery import PermanentDeliveryError
 from proactief.notify.model import Notice, RenderedNotice
 from proactief.notify.render import (
     TEMPLATES_DIR,
@@ -73,7 +73,8 @@ def test_every_scheme_and_tier_renders_on_every_channel_with_its_facts_and_witho
         for fact in facts(line):
             assert fact in r.text, fact
             assert fact in r.html.replace("<strong>", "").replace("</strong>", ""), fact
-    assert "U hoeft er niets voor te doen." in r.text
+    nothing_to_do = "U hoeft er niets voor te doen." in r.text
+    assert nothing_to_do == all(line.card is None for line in n.benefits)  # a pass to fetch is something to do
     assert "artikel 21 van de AVG" in r.text and "09 210 10 10" in r.text
     assert "bezwaar indienen" in r.text and "uiterlijk op 14 februari 2027" in r.text
     assert n.message_id in r.text and n.message_id in r.html
@@ -288,3 +289,24 @@ def test_a_stopped_exemption_that_moves_to_another_vehicle_says_where_it_went():
     text = " ".join(r.text.split())
     assert "1-ABC-123" in text and "gaat ze nu naar het voertuig met nummerplaat 2-XYZ-789" in text
     assert "geen recht meer" not in text and "2-XYZ-789" in r.html
+
+
+# ---------------------------------------------------------------- addressed by name (issue 17.2)
+
+
+def test_a_message_greets_its_addressee_by_name_and_a_household_message_names_each_child_and_school():
+    other = "Stedelijke Kleuterschool De Regenboog"
+    family = replace(notice(replace(onderwijs("leefloon"), beneficiary_name="Lotte Peeters"),
+                            replace(onderwijs("leefloon", institution=other), beneficiary_name="Milan Peeters")),
+                     addressee_names=("Sara Peeters", "Tom Claes"))
+    r = render(family)
+    assert r.text.startswith("Beste Sara Peeters en Tom Claes\n")
+    assert "<p>Beste Sara Peeters en Tom Claes</p>" in r.html
+    assert f"Uw kind Lotte Peeters krijgt korting op de kosten van {SCHOOL}." in r.text
+    assert f"Uw kind Milan Peeters krijgt korting op de kosten van {other}." in r.text
+    assert "(voor Lotte Peeters)" in r.text and "(voor Milan Peeters)" in r.html
+    assert "Uw kind <strong>Milan Peeters</strong> krijgt korting" in r.html
+    assert r.subject == "Wat de stad u toekent: korting op school en opvang"
+    own = render(replace(notice(uitpas()), addressee_names=("Sara Peeters",)))
+    assert own.text.startswith("Beste Sara Peeters\n") and "(voor " not in own.text
+    assert render(notice(uitpas())).text.startswith("Beste Gentenaar\n")  # the extract has no name

@@ -11,7 +11,7 @@ from email.policy import default
 
 import pytest
 
-from proactief.grants.base import Delivered, PermanentDeliveryError, TransientDeliveryError
+from proactief.delivery import Delivered, PermanentDeliveryError, TransientDeliveryError
 from proactief.notify.channels import SmtpChannel
 from proactief.notify.render import render
 from tests.notify.notices import INSZ, INSZ_DOTTED, free_port, ivago, notice, uitpas

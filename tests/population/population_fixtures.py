@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proactief.population import generate
+from proactief_sim.population import generate
 
 
 @dataclass

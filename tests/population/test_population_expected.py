@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from proactief.insz import is_valid_insz
-from proactief.population.expected import (
+from proactief_sim.population.expected import (
     expect_ivago,
     expect_lez,
     expect_onderwijskorting,
@@ -22,7 +22,7 @@ from proactief.population.expected import (
     reference_person_on,
     school_year_of,
 )
-from proactief.population.model import (
+from proactief_sim.population.model import (
     Address,
     Assessment,
     Card,

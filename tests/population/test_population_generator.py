@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from population_fixtures import Generated
 
+from proactief.citydata import load_enrolments, load_ocmw, load_residents
 from proactief.insz import INSZKind, insz_kind, is_valid_insz
 from proactief.magda.services import SERVICES
 from proactief.magda.subject import subject_check
-from proactief.population import generate, load_enrolments, load_ocmw, load_residents
-from proactief.population.expected import COLUMNS, SCHEME_IDS
-from proactief.simulator.population import InMemoryPopulationStore, person_from_json, person_to_json
+from proactief_sim.population import generate
+from proactief_sim.population.expected import COLUMNS, SCHEME_IDS
+from proactief_sim.simulator.population import InMemoryPopulationStore, person_from_json, person_to_json
 
 AS_OF = date(2026, 11, 1)
 GHENT = "44021"
@@ -366,7 +367,7 @@ def test_extract_is_the_register_plus_its_lag(generated: Generated) -> None:
 
 
 def test_module_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from proactief.population.__main__ import main
+    from proactief_sim.population.__main__ import main
 
     assert main(["--size", "300", "--seed", "4", "--out", str(tmp_path), "--as-of", "2026-03-15"]) == 0
     assert "population of 300 persons (seed 4, as of 2026-03-15)" in capsys.readouterr().out
@@ -382,7 +383,7 @@ def test_generating_in_a_process_whose_forks_would_hang_still_finishes(tmp_path:
     script = (
         "import os, sys, time\n"
         "os.register_at_fork(after_in_child=lambda: time.sleep(3600))\n"
-        "from proactief.population import generate\n"
+        "from proactief_sim.population import generate\n"
         "s = generate(12_000, 3, out=sys.argv[1], workers=2)\n"
         "print('persons', s.size)\n"
     )

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from proactief.population import (
+from proactief.citydata import (
+    ENROLMENT_COLUMNS,
+    OCMW_COLUMNS,
+    RESIDENT_COLUMNS,
     PopulationFileError,
     iter_residents,
     load_enrolments,
     load_ocmw,
     load_residents,
 )
-from proactief.population.readers import ENROLMENT_COLUMNS, OCMW_COLUMNS, RESIDENT_COLUMNS
 
 GOOD = "84640438954"  # the MAGDA-Mock Ghent persona: a valid TST number
 OTHER = "86710585636"
@@ -134,3 +136,36 @@ def test_ocmw(tmp_path: Path) -> None:
                          (ok, "the same period is listed twice")):
         err = error(load_ocmw, write(tmp_path, "ocmw.csv", header, ok, bad))
         assert err.line == 3 and message in str(err)
+
+
+def test_an_extract_with_a_wijk_column_gives_each_resident_a_district(tmp_path: Path) -> None:
+    path = write(tmp_path, "residents.csv", RES_HEADER + ",wijk", RES_MAIN + ",Rabot - Blaisantvest",
+                 RES_CONTACT + ",")
+    main, contact = load_residents(path)
+    assert (main.district, contact.district) == ("Rabot - Blaisantvest", None)
+
+
+def test_an_older_extract_without_the_wijk_column_leaves_the_district_unknown(tmp_path: Path) -> None:
+    main, contact = load_residents(write(tmp_path, "residents.csv", RES_HEADER, RES_MAIN, RES_CONTACT))
+    assert (main.district, contact.district) == (None, None)
+
+
+def test_a_wijk_not_in_ghent_s_list_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "residents.csv", RES_HEADER + ",wijk", RES_MAIN + ",Rabot",
+                 RES_CONTACT + ",Zuid")
+    exc = error(load_residents, path)
+    assert exc.line == 2 and "column wijk" in str(exc) and "25 wijken" in str(exc)
+    assert "residents.csv, line 2" in str(exc)
+
+
+def test_an_extract_with_name_columns_gives_the_name_to_address_a_message_and_an_older_one_none(
+        tmp_path: Path) -> None:
+    header = RES_HEADER + ",first_name,last_name"
+    named = load_residents(write(tmp_path, "residents.csv", header, RES_MAIN + ",Jan,Van den Broeck",
+                                 RES_CONTACT + ",,"))
+    assert [(r.first_name, r.last_name) for r in named] == [("Jan", "Van den Broeck"), (None, None)]
+    assert "Broeck" not in repr(named[0]), "a name in a log of the row"
+    [older] = load_residents(write(tmp_path, "older.csv", RES_HEADER, RES_MAIN))
+    assert (older.first_name, older.last_name) == (None, None)
+    err = error(load_residents, write(tmp_path, "long.csv", header, RES_MAIN + ",Jan," + "x" * 101))
+    assert err.line == 2 and "column last_name" in str(err) and "x" * 20 not in str(err)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from test_population_expected import card, member, person, statute, tax
 
-from proactief.population import generate
-from proactief.population.expected import expect_lez, expect_onderwijskorting, expected_for_run
-from proactief.population.model import LatentPopulation, Vehicle
-from proactief.population.timeline import Timeline, build_timeline
-from proactief.simulator.population import person_from_json
+from proactief_sim.population import generate
+from proactief_sim.population.expected import expect_lez, expect_onderwijskorting, expected_for_run
+from proactief_sim.population.model import LatentPopulation, Vehicle
+from proactief_sim.population.timeline import Timeline, build_timeline
+from proactief_sim.simulator.population import person_from_json
 
 FROM, AS_OF = date(2026, 1, 1), date(2027, 1, 31)
 SIZE, SEED = 6_000, 4

@@ -203,7 +203,7 @@ def test_every_password_is_required_from_env() -> None:
     example = _env_example()
     needed = {m.group(1) for text in _strings(_compose()) for m in re.finditer(r"\$\{([A-Z0-9_]+):\?", text)}
     assert {"POSTGRES_PASSWORD", "PROACTIEF_LEDGER_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_VIEWER_PASSWORD",
-            "PROACTIEF_PSEUDONYM_KEY"} <= needed
+            "PROACTIEF_PSEUDONYM_KEY", "MAGDA_SIM_ADMIN_TOKEN"} <= needed
     for name in needed:
         assert "change-me" in example[name], f".env.example must hold a placeholder for {name}, not a secret"
 
@@ -241,21 +241,63 @@ def test_executor_is_celery_with_a_redis_broker_and_a_postgres_result_backend() 
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
 
 
-def test_auth_is_the_simple_auth_manager_with_users_from_env() -> None:
-    services = _services()
-    env = _compose()["x-airflow-common"]["environment"]
-    assert env["AIRFLOW__CORE__AUTH_MANAGER"] == \
-        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-    users = [u.split(":") for u in _resolve(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]).split(",")]
-    assert [role for _, role in users] == ["admin", "viewer"]
-    passwords = "/opt/airflow/auth/passwords.json"
-    for name in ("airflow-init", "airflow-apiserver"):  # the init job writes it, the api-server reads it
-        assert services[name]["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == passwords
-        assert _mount_targets(services[name])["/opt/airflow/auth"] == "airflow-auth"
-    init_env = services["airflow-init"]["environment"]
-    assert [u for u, _ in users] == [_resolve(init_env["_AIRFLOW_ADMIN_USERNAME"]),
-                                     _resolve(init_env["_AIRFLOW_VIEWER_USERNAME"])]
-    assert REQUIRED.match(init_env["_AIRFLOW_ADMIN_PASSWORD"]) and REQUIRED.match(init_env["_AIRFLOW_VIEWER_PASSWORD"])
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+
+
+def _fab_roles() -> Any:
+    """plugins/proactief_airflow/fab_roles.py (its command line needs no Airflow import, so neither does this)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fab_roles", ROOT / "plugins" / "proactief_airflow" / "fab_roles.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _init_lines() -> list[str]:
+    return [line.strip() for line in _container_script(_command("airflow-init")[2]).splitlines()]
+
+
+def test_auth_is_the_fab_auth_manager_with_no_simple_auth_manager_left() -> None:
+    # DAG-level roles per scheme need a real auth manager with per-DAG permissions: FAB (the simple one has roles
+    # over every DAG only)
+    for name, svc in _airflow_services().items():
+        env = svc["environment"]
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"] == FAB_AUTH_MANAGER, name
+        assert not [k for k in env if k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER")], name
+    # the class loads with this virtualenv's pins (the image's) and is an auth manager with the FAB CLI commands
+    out = _airflow_python("""
+from airflow.api_fastapi.app import create_auth_manager
+from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
+manager = create_auth_manager()
+assert isinstance(manager, BaseAuthManager)
+print(type(manager).__name__, sorted(c.name for c in manager.get_cli_commands()))
+""")
+    assert out.startswith("FabAuthManager") and "'fab-db'" in out and "'users'" in out and "'roles'" in out
+
+
+def test_the_init_job_migrates_fab_and_makes_the_scheme_roles_and_the_users_from_env() -> None:
+    import shlex
+
+    lines = _init_lines()
+    order = [lines.index(step) for step in ("airflow db migrate", "airflow fab-db migrate",
+                                            "cd /opt/airflow/plugins",
+                                            "python -m proactief_airflow.fab_roles sync")]
+    assert order == sorted(order)
+    # python -m finds proactief_airflow in the working directory: the plugins folder every Airflow service mounts
+    assert _mount_targets(_services()["airflow-init"])["/opt/airflow/plugins"] == "./plugins"
+    users = [shlex.split(line)[3:] for line in lines if line.startswith("python -m proactief_airflow.fab_roles user")]
+    env = _services()["airflow-init"]["environment"]
+    made = []
+    for argv in users:
+        args = _fab_roles().parser().parse_args(argv)
+        assert args.command == "user"
+        assert REQUIRED.match(env[args.password_env]), f"{args.password_env} must come from .env"
+        made.append((_resolve(env[args.username.strip("${}")]), args.role))
+    assert made == [("admin", "Admin"), ("viewer", "Viewer")]  # FAB's built-in roles
+    assert not [line for line in lines if "--password " in line or line.startswith("airflow users create")], \
+        "a password on a command line shows in the process list"
 
 
 def test_every_airflow_setting_is_a_real_airflow_option() -> None:
@@ -273,7 +315,7 @@ print(json.dumps([[s, k] for s, k in json.loads(sys.argv[1]) if k not in known.g
 def test_the_project_settings_are_the_names_the_code_reads() -> None:
     from dataclasses import fields
 
-    from proactief.grants.config import DeliveryConfig
+    from proactief.delivery.config import DeliveryConfig
     from proactief.magda.config import MagdaConfig
 
     env = {k: _resolve(v) for k, v in _compose()["x-airflow-common"]["environment"].items()}
@@ -293,7 +335,15 @@ def test_the_project_settings_are_the_names_the_code_reads() -> None:
     assert (delivery.uitpas_url, delivery.ebox_url, delivery.smtp_host, delivery.smtp_port) == (
         "http://standins:8090/uitpas", "http://standins:8090/ebox", "mailpit", 1025)
     assert delivery.uitpas_client_id and delivery.uitpas_client_secret  # else the UiTPAS adapter is not built
-    assert MagdaConfig.from_env(env).base_url == "http://magda-sim:8088"
+    # MAGDA over mutual TLS: the PKI paths are the container's; a PKI made the same way stands in for them here
+    with tempfile.TemporaryDirectory() as folder:
+        from proactief_sim.simulator.pki import make_test_pki
+
+        make_test_pki(folder, server_names=("magda-sim",))
+        local = {k: v.replace("/opt/airflow/data/pki", folder) for k, v in env.items()}
+        magda = MagdaConfig.from_env(local)
+    assert (magda.base_url, magda.verify) == ("https://magda-sim:8443", True)
+    assert magda.client_cert and magda.client_key and magda.ca_bundle
 
 
 def test_mail_goes_to_the_local_smtp_server() -> None:
@@ -329,7 +379,7 @@ def test_the_init_script_is_valid_shell_and_python() -> None:
     script = _container_script(_command("airflow-init")[2])
     assert subprocess.run(["bash", "-n", "-c", script]).returncode == 0
     snippets = _init_snippets()
-    assert len(snippets) == 2
+    assert len(snippets) == 1
     for snippet in snippets:
         compile(snippet, "airflow-init", "exec")
 
@@ -399,7 +449,7 @@ def test_the_image_seeds_the_volumes_it_writes_to() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     targets = {target for svc in _services().values() for target, source in _mount_targets(svc).items()
                if source in _compose()["volumes"] and source != "postgres-db-volume"}
-    assert targets == {"/opt/airflow/logs", "/opt/airflow/data", "/opt/airflow/auth"}
+    assert targets == {"/opt/airflow/logs", "/opt/airflow/data"}
     for target in targets - {"/opt/airflow/logs"}:  # the base image has its logs folder
         assert re.search(rf"mkdir -p [^\n]*{target}", dockerfile) and re.search(rf"chown [^\n]*{target}", dockerfile)
 
@@ -437,10 +487,12 @@ def test_nothing_points_at_a_real_magda_or_the_internet() -> None:
 # ---- every command is real ----
 
 def _airflow_python(code: str, *args: str) -> str:
-    """Run code in a fresh interpreter with the stack's executor and a throwaway AIRFLOW_HOME; its stdout."""
+    """Run code in a fresh interpreter with the stack's executor and auth manager (whose CLI commands, e.g.
+    ``fab-db``, exist only with it) and a throwaway AIRFLOW_HOME; the last line of its stdout."""
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-        env.update(AIRFLOW_HOME=home, AIRFLOW__CORE__EXECUTOR="CeleryExecutor", AIRFLOW__CORE__LOAD_EXAMPLES="False")
+        env.update(AIRFLOW_HOME=home, AIRFLOW__CORE__EXECUTOR="CeleryExecutor", AIRFLOW__CORE__LOAD_EXAMPLES="False",
+                   AIRFLOW__CORE__AUTH_MANAGER=_compose()["x-airflow-common"]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"])
         result = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
                                 timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -456,7 +508,7 @@ def test_airflow_commands_are_real_airflow_subcommands() -> None:
     for line in _command("airflow-init")[2].splitlines():
         if line.startswith("airflow "):
             commands.append(shlex.split(line)[1:])
-    assert ["pools", "import", "/opt/airflow/airflow/pools.json"] in commands
+    assert ["pools", "import", "/opt/airflow/airflow/pools.json"] in commands and ["fab-db", "migrate"] in commands
     _airflow_python("""
 import json, sys
 from airflow.cli import cli_parser
@@ -473,7 +525,8 @@ def test_the_virtualenv_has_the_image_pins_of_the_stack_commands() -> None:
     pins = dict(line.split("==", 1) for line in (ROOT / "constraints.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
     pins = {name.lower(): pin.split("#", 1)[0].strip() for name, pin in pins.items()}
-    names = ("apache-airflow", "apache-airflow-providers-celery", "celery", "kombu", "flower", "redis")
+    names = ("apache-airflow", "apache-airflow-providers-celery", "celery", "kombu", "flower", "redis",
+             "apache-airflow-providers-fab", "flask-appbuilder")
     differ = {name: f".venv {version(name)}, constraints.txt {pins[name]}" for name in names
               if version(name) != pins[name]}
     assert differ == {}
@@ -486,7 +539,7 @@ def test_the_celery_app_of_the_worker_health_check_imports() -> None:
 
 
 def test_the_simulator_command_parses_with_its_real_flags() -> None:
-    from proactief.simulator.__main__ import parser
+    from proactief_sim.simulator.__main__ import parser
 
     svc = _services()["magda-sim"]
     assert svc["entrypoint"] == ["proactief"]  # bypass the Airflow entrypoint, which would run `airflow magda-sim`
@@ -494,19 +547,103 @@ def test_the_simulator_command_parses_with_its_real_flags() -> None:
     assert command[0] == "magda-sim"
     args = parser().parse_args(command[1:])
     assert (args.host, args.port) == ("0.0.0.0", 8088)
+    # the Airflow services' MAGDA settings and the simulator's TLS side are one PKI, made by population-init
+    env = {k: _resolve(v) for k, v in _compose()["x-proactief-env"].items()}
+    assert urlsplit(env["PROACTIEF_MAGDA_BASE_URL"]).port == args.tls_port == 8443
+    assert args.require_client_cert and args.ca == env["PROACTIEF_MAGDA_CA_BUNDLE"]
+    pki = re.search(r"python -m proactief_sim.simulator.pki (\S+) --server-name (\S+)",
+                    _services()["population-init"]["command"][0])
+    assert pki is not None and pki.group(2) == urlsplit(env["PROACTIEF_MAGDA_BASE_URL"]).hostname
+    for path in (args.cert, args.key, args.ca, env["PROACTIEF_MAGDA_CLIENT_CERT"], env["PROACTIEF_MAGDA_CLIENT_KEY"]):
+        assert path.startswith(pki.group(1) + "/"), path
     population = _services()["population-init"]["command"][0]
     assert args.population == re.search(r"--out (\S+)", population).group(1) + "/magda-population.jsonl"
+
+
+def test_the_advice_service_runs_the_real_command_on_the_ledger_with_a_health_check() -> None:
+    import typer
+
+    from proactief.advice_service.app import create_app
+    from proactief.advice_service.config import AdviceServiceConfig, hash_token
+    from proactief.cli import app
+
+    svc = _services()["advice-service"]
+    assert svc["entrypoint"] == ["proactief"]  # not the Airflow entrypoint
+    command = _command("advice-service")
+    ctx = typer.main.get_command(app).make_context("proactief", list(command), resilient_parsing=False)
+    sub = ctx.command.get_command(ctx, command[0])  # type: ignore[attr-defined]
+    assert sub is not None
+    params = sub.make_context(command[0], command[1:]).params
+    assert (params["host"], params["port"]) == ("0.0.0.0", 8091)
+    # the health check asks the app's own /health on the port it listens on; compose waits for it
+    assert svc["healthcheck"]["test"] == ["CMD", "curl", "--fail", "http://localhost:8091/health"]
+    assert svc["restart"] == "always" and svc["ports"] == ["127.0.0.1:${ADVICE_SERVICE_PORT:-8091}:8091"]
+    assert svc["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"  # ledger migrated
+    # its settings: the ledger and MAGDA as the Airflow services have them, tokens (hashes only) from .env
+    env = {k: _resolve(v) for k, v in svc["environment"].items()}
+    assert env["PROACTIEF_DB_URL"] == _resolve(_compose()["x-proactief-env"]["PROACTIEF_DB_URL"])
+    assert env["PROACTIEF_MAGDA_BASE_URL"] == "https://magda-sim:8443"
+    assert REQUIRED.match(svc["environment"]["PROACTIEF_ADVICE_TOKENS"])
+    assert "change-me" in _env_example()["PROACTIEF_ADVICE_TOKENS"]
+    env["PROACTIEF_ADVICE_TOKENS"] = f"counter={hash_token('a-token')}"
+    config = AdviceServiceConfig.from_env(env)
+    assert config.db_url == env["PROACTIEF_DB_URL"] and config.application_for("a-token") == "counter"
+    assert "/health" in {getattr(r, "path", None) for r in create_app(config).routes}
+
+
+def test_the_simulators_admin_api_takes_the_admin_token_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # In compose the admin API's clients (the developer through the published port, another container) are not on
+    # the container's loopback, so without a token the admin API would refuse them all; with a guessable one it
+    # would take anyone's. The token comes from .env, through the environment (not the command line: ps shows it).
+    import asyncio
+
+    from proactief_sim.simulator import SimulatorConfig, build_app
+    from proactief_sim.simulator.__main__ import ADMIN_TOKEN_ENV, parser
+    from proactief_sim.simulator.app import ADMIN_TOKEN_HEADER
+    from proactief_sim.simulator.config import MIN_ADMIN_TOKEN_LENGTH
+
+    svc = _services()["magda-sim"]
+    match = REQUIRED.match(svc["environment"][ADMIN_TOKEN_ENV])
+    assert match, f"{ADMIN_TOKEN_ENV} must come from .env as ${{VAR:?message}}"
+    assert "change-me" in _env_example()[match.group(1)]
+    assert not [part for part in _command("magda-sim") if "token" in part.lower()]
+    token = "t" * MIN_ADMIN_TOKEN_LENGTH
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, token)
+    args = parser().parse_args(_command("magda-sim")[1:])
+    assert args.admin_token == token and args.host == "0.0.0.0"
+    app = build_app(SimulatorConfig(admin_token=args.admin_token))
+
+    def status(headers: list[tuple[bytes, bytes]]) -> int:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/_sim/state", "query_string": b"", "headers": headers,
+                 "client": ("172.18.0.1", 50000)}  # the Docker bridge's gateway: a published port's client
+        asyncio.run(app(scope, receive, send))
+        return int(sent[0]["status"])
+
+    assert status([]) == 403
+    assert status([(ADMIN_TOKEN_HEADER.lower().encode(), token.encode())]) == 200
+    # the runbook's calls from the host send it
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    compose_calls = [line for line in runbook.splitlines() if "_sim/" in line and "127.0.0.1:" in line]
+    assert compose_calls and all(f'{ADMIN_TOKEN_HEADER}: ${match.group(1)}' in line for line in compose_calls)
 
 
 def test_the_standins_command_parses_with_its_real_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    from proactief.standins.__main__ import main
+    from proactief_sim.standins.__main__ import main
 
     svc = _services()["standins"]
     assert svc["entrypoint"] == ["python"]
     command = [_resolve(part) for part in _command("standins")]
-    assert command[:2] == ["-m", "proactief.standins"]
+    assert command[:2] == ["-m", "proactief_sim.standins"]
     served: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(kw, app=app))
     main(command[2:])
@@ -514,11 +651,14 @@ def test_the_standins_command_parses_with_its_real_flags(monkeypatch: pytest.Mon
     env = _compose()["x-proactief-env"]
     assert (_resolve(env["PROACTIEF_UITPAS_CLIENT_ID"]), _resolve(env["PROACTIEF_UITPAS_CLIENT_SECRET"])) == (
         command[command.index("--uitpas-client-id") + 1], command[command.index("--uitpas-client-secret") + 1])
-    assert "--auto-passholders" in command
+    # part of the people have a UiTPAS (the rest wait for one, "wacht op pas"): never everybody, never nobody
+    assert "--auto-passholders" not in command
+    assert 0.0 < float(command[command.index("--passholder-share") + 1]) < 1.0
     assert _resolve(env["PROACTIEF_UITPAS_URL"]) == "http://standins:8090/uitpas"
 
 
 def test_the_project_cli_commands_exist_with_their_flags() -> None:
+    import click
     import typer
 
     from proactief.cli import app
@@ -526,9 +666,10 @@ def test_the_project_cli_commands_exist_with_their_flags() -> None:
     root = typer.main.get_command(app)
 
     def options(*path: str) -> set[str]:
+        # get_command, not .commands: the harness's commands (population, magda-sim) come from an entry point
         command = root
         for name in path:
-            command = command.commands[name]  # type: ignore[attr-defined]
+            command = command.get_command(click.Context(command), name)  # type: ignore[attr-defined]
         return {opt for param in command.params for opt in param.opts}
 
     assert "--db-url" in options("db", "upgrade")  # `proactief db upgrade` reads PROACTIEF_DB_URL by default

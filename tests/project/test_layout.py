@@ -20,7 +20,7 @@ def test_top_level_layout() -> None:
 
 def test_domain_package_never_imports_airflow() -> None:
     offenders = []
-    for path in PACKAGE.rglob("*.py"):
+    for path in (ROOT / "include").rglob("*.py"):  # the product and the test harness (proactief_sim) alike
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             names: list[str] = []

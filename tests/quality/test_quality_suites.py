@@ -117,7 +117,7 @@ def test_population_tolerates_the_few_lagging_households_a_real_extract_has() ->
 
 
 def test_a_generated_extract_passes_the_population_suite(tmp_path) -> None:
-    from proactief.population.generator import generate
+    from proactief_sim.population.generator import generate
 
     generate(3000, 11, out=tmp_path)
     frame = pd.read_csv(tmp_path / "residents.csv", dtype=str, keep_default_na=False)

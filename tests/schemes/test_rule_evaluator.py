@@ -293,7 +293,7 @@ def test_uitpas_grant_attributes() -> None:
     assert decision.grant is not None
     assert dict(decision.grant.attributes) == {"card_system": "UiTPAS Gent", "social_tariff_status": "ACTIVE"}
     assert decision.percentages == {"korting": Decimal("80")}
-    assert decision.rule_version == "2025.2" and len(decision.definition_digest) == 12
+    assert decision.rule_version == "2025.3" and len(decision.definition_digest) == 12
 
 
 def test_reference_dates_and_periods() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -335,3 +336,26 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
 def test_unknown_scheme_id_names_the_known_ones() -> None:
     with pytest.raises(FileNotFoundError, match="known: ivago-tegemoetkoming"):
         load_scheme("bestaat-niet")
+
+
+# ---------------------------------------------------------------- "wacht op pas" (grant.awaiting_card)
+
+
+def test_uitpas_waits_for_a_pass_with_dated_wait_and_price() -> None:
+    scheme = load_scheme("uitpas-kansentarief")
+    card = scheme.grant.awaiting_card_terms(lambda name: scheme.parameter(name, dt.date(2026, 3, 1)))
+
+    assert card is not None and card["wait_days"] == 180 and card["price"] == "1"
+    assert "UiTPAS-balie" in card["where"] and "identiteitskaart" in card["bring"]
+    assert scheme.parameters["wacht_op_pas_dagen"].assumed and scheme.parameters["pas_prijs_kansentarief"].assumed
+
+
+def test_awaiting_card_on_a_system_without_a_card_is_refused(tmp_path: Path) -> None:
+    err = _broken(tmp_path, "ivago-tegemoetkoming", "grant:\n",
+                  "grant:\n  awaiting_card: {wait_days: geldig_tot, where: aan de balie, bring: niets}\n")
+    assert "is not written on a card a person fetches" in str(err)
+
+
+def test_awaiting_card_wait_must_be_a_days_parameter(tmp_path: Path) -> None:
+    err = _broken(tmp_path, "uitpas-kansentarief", "wait_days: wacht_op_pas_dagen", "wait_days: korting")
+    assert "parameter 'korting' has unit 'percent'" in str(err)

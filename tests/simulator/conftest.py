@@ -18,9 +18,9 @@ from sim_data import CANNED_FAULT_PERSON, EXTRA_STATUTE_PERSON, population  # no
 from sim_envelopes import body_child  # noqa: E402
 
 from proactief.magda.reference import testcases_root  # noqa: E402
-from proactief.simulator.pki import TestPKI, make_test_pki  # noqa: E402
-from proactief.simulator.population import write_jsonl  # noqa: E402
-from proactief.simulator.testing import RunningSimulator, running_simulator  # noqa: E402
+from proactief_sim.simulator.pki import TestPKI, make_test_pki  # noqa: E402
+from proactief_sim.simulator.population import write_jsonl  # noqa: E402
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +81,8 @@ class Soap:
         self.sim, self.session = sim, session
 
     def post(self, payload: bytes, url: str | None = None, **headers: str):  # type: ignore[no-untyped-def]
-        r = self.session.post(url or self.sim.soap_url(), data=payload,
-                              headers={"Content-Type": "text/xml; charset=UTF-8", **headers}, timeout=30)
+        r = self.session.post(url or self.sim.soap_url(), data=payload, timeout=30,
+                              headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""', **headers})
         return r.status_code, body_child(r.content)
 
     def register(self, afnemer: str, inszs: list[str]) -> None:

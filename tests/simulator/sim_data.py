@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from proactief.simulator.population import (
+from proactief_sim.simulator.population import (
     Address,
     HouseholdMember,
     LeefloonPayment,

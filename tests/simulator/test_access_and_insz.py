@@ -15,7 +15,7 @@ from sim_envelopes import (
     voor_lijst,
 )
 
-from proactief.simulator.testing import running_simulator
+from proactief_sim.simulator.testing import running_simulator
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,8 @@ ALLOWED = "gent.be/allowed"
 
 def test_afnemer_not_on_the_allow_list_gets_13001_and_allowed_one_is_served():
     with running_simulator(allowed_afnemers={ALLOWED}, repertorium_check=False) as sim:
-        refused = requests.post(sim.soap_url(), data=sociaal_statuut("84640438954", afnemer="gent.be/other"))
+        refused = requests.post(sim.soap_url(), data=sociaal_statuut("84640438954", afnemer="gent.be/other"),
+                                headers={"SOAPAction": '""'})
         child = body_child(refused.content)
         assert refused.status_code == 200
         assert level2_codes(child) == ["13001"]
@@ -34,12 +35,13 @@ def test_afnemer_not_on_the_allow_list_gets_13001_and_allowed_one_is_served():
         assert child.find("Repliek/Antwoorden") is None
         assert_valid("SocZek.GeefSociaalStatuut-03.00", child)
 
-        served = body_child(requests.post(sim.soap_url(), data=sociaal_statuut("84640438954", afnemer=ALLOWED)).content)
+        served = body_child(requests.post(sim.soap_url(), data=sociaal_statuut("84640438954", afnemer=ALLOWED),
+                                                  headers={"SOAPAction": '""'}).content)
         assert level2_codes(served) == [] and level3_codes(served) == []
 
         # The list service has no Context: the afnemer it names in X-Magda-Afnemer is checked.
         listed = body_child(requests.post(sim.soap_url(), data=voor_lijst(["84640438954"], [("BIM_BVT", "2025-01-01")]),
-                                          headers={"X-Magda-Afnemer": "gent.be/other"}).content)
+                                          headers={"X-Magda-Afnemer": "gent.be/other", "SOAPAction": '""'}).content)
         assert level2_codes(listed) == ["13001"]
         assert_valid("SocZek.GeefSociaalStatuutVoorLijst-02.00", listed)
 

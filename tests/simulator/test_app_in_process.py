@@ -8,10 +8,11 @@ from typing import Any
 
 from sim_envelopes import AFNEMER, body_child, level3_codes, lez_registreer, registreer_inschrijving, sociaal_statuut
 
-from proactief.simulator import SimulatorConfig, build_app
+from proactief_sim.simulator import SimulatorConfig, build_app
 
 
-def _call(app: Any, method: str, path: str, body: bytes = b"", headers: list | None = None) -> tuple[int, bytes]:
+def _call(app: Any, method: str, path: str, body: bytes = b"", headers: list | None = None,
+          client: tuple[str, int] | None = ("127.0.0.1", 50000)) -> tuple[int, bytes]:
     sent: list[dict[str, Any]] = []
     messages = [{"type": "http.request", "body": body, "more_body": False}]
 
@@ -21,7 +22,10 @@ def _call(app: Any, method: str, path: str, body: bytes = b"", headers: list | N
     async def send(msg: dict[str, Any]) -> None:
         sent.append(msg)
 
-    scope = {"type": "http", "method": method, "path": path, "query_string": b"", "headers": headers or []}
+    if headers is None:
+        headers = [(b"soapaction", b'""')]  # SOAP 1.1: required on every request
+    scope = {"type": "http", "method": method, "path": path, "query_string": b"", "headers": headers,
+             "client": client}
     asyncio.run(app(scope, receive, send))
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 

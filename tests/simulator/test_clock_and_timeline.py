@@ -34,7 +34,7 @@ from sim_envelopes import (
     voor_lijst,
 )
 
-from proactief.simulator.population import (
+from proactief_sim.simulator.population import (
     Address,
     HouseholdMember,
     LeefloonPayment,
@@ -51,7 +51,7 @@ from proactief.simulator.population import (
     person_to_json,
     write_jsonl,
 )
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 
 pytestmark = pytest.mark.integration
 
@@ -115,8 +115,8 @@ def ask(tsim: RunningSimulator) -> Iterator:  # type: ignore[type-arg]
     with requests.Session() as http:
         def post(day: date, payload: bytes) -> etree._Element:
             tsim.set_clock(day)
-            r = http.post(tsim.soap_url(), data=payload, headers={"Content-Type": "text/xml; charset=UTF-8"},
-                          timeout=30)
+            r = http.post(tsim.soap_url(), data=payload, timeout=30,
+                          headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'})
             assert r.status_code == 200, r.text[:2000]
             return body_child(r.content)
         yield post
@@ -273,8 +273,8 @@ def test_an_inscription_counts_from_its_begin_on_the_clock(tsim):
     afnemer = f"gent.be/t-{uuid.uuid4().hex[:8]}"
     with running_simulator(population=path, clock=date(2026, 1, 1)) as s, requests.Session() as http:
         def post(payload: bytes) -> etree._Element:
-            r = http.post(s.soap_url(), data=payload, headers={"Content-Type": "text/xml; charset=UTF-8"},
-                          timeout=30)
+            r = http.post(s.soap_url(), data=payload, timeout=30,
+                          headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'})
             return body_child(r.content)
         post(registreer_inschrijving(HEAD, afnemer=afnemer, begin="2026-02-01"))
         assert level3_codes(post(from_template("GeefPersoon", "02.02.0000", HEAD, afnemer=afnemer))) == ["40003"]

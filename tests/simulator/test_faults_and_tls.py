@@ -10,15 +10,16 @@ from lxml import etree
 from sim_data import make_insz
 from sim_envelopes import assert_valid, body_child, level2_codes, level3_codes, sociaal_statuut
 
-from proactief.simulator.testing import running_simulator
+from proactief_sim.simulator.testing import running_simulator
 
 pytestmark = pytest.mark.integration
 
+SOAP_ACTION = {"SOAPAction": '""'}  # SOAP 1.1: required on every request
 PEOPLE = [make_insz(60 + k % 30, 1 + k % 12, 1 + k % 28, 100 + k) for k in range(120)]
 
 
 def _outcome(session: requests.Session, url: str, insz: str) -> str:
-    r = session.post(url, data=sociaal_statuut(insz), timeout=10)
+    r = session.post(url, data=sociaal_statuut(insz), headers=SOAP_ACTION, timeout=10)
     if r.status_code == 500 and r.headers["content-type"].startswith("text/html"):
         return "http500"
     try:
@@ -61,12 +62,12 @@ def test_injected_uitzonderingen_are_well_formed_magda_answers():
     busy, gone, refused = make_insz(61, 1, 1, 1), make_insz(61, 1, 1, 2), make_insz(61, 1, 1, 3)
     with running_simulator(fault_insz={busy: "99996", gone: "60006", refused: "20002"},
                            repertorium_check=False) as sim:
-        b = body_child(requests.post(sim.soap_url(), data=sociaal_statuut(busy)).content)
+        b = body_child(requests.post(sim.soap_url(), data=sociaal_statuut(busy), headers=SOAP_ACTION).content)
         assert level2_codes(b) == ["99996"]
         assert b.find("Repliek/Antwoorden") is None
-        g = body_child(requests.post(sim.soap_url(), data=sociaal_statuut(gone)).content)
+        g = body_child(requests.post(sim.soap_url(), data=sociaal_statuut(gone), headers=SOAP_ACTION).content)
         assert level3_codes(g) == ["60006"]
-        r = body_child(requests.post(sim.soap_url(), data=sociaal_statuut(refused)).content)
+        r = body_child(requests.post(sim.soap_url(), data=sociaal_statuut(refused), headers=SOAP_ACTION).content)
         assert level3_codes(r) == ["20002"]  # a data error (quarantine), injectable for a valid number
         for child in (b, g, r):
             assert_valid("SocZek.GeefSociaalStatuut-03.00", child, strict=True)
@@ -77,20 +78,21 @@ def test_per_insz_faults_http500_malformed_and_timeout():
     with running_simulator(fault_insz={h: "http500", m: "malformed", t: "timeout"}, timeout_seconds=3,
                            latency_ms=20, repertorium_check=False) as sim:
         url = sim.soap_url()
-        r = requests.post(url, data=sociaal_statuut(h))
+        r = requests.post(url, data=sociaal_statuut(h), headers=SOAP_ACTION)
         assert r.status_code == 500 and r.headers["content-type"].startswith("text/html")
-        r = requests.post(url, data=sociaal_statuut(m))
+        r = requests.post(url, data=sociaal_statuut(m), headers=SOAP_ACTION)
         assert r.status_code == 200
         with pytest.raises(etree.XMLSyntaxError):
             etree.fromstring(r.content)
         with pytest.raises(requests.exceptions.ReadTimeout):
-            requests.post(url, data=sociaal_statuut(t), timeout=0.5)
-        r = requests.post(url, data=sociaal_statuut(fine))
+            requests.post(url, data=sociaal_statuut(t), headers=SOAP_ACTION, timeout=0.5)
+        r = requests.post(url, data=sociaal_statuut(fine), headers=SOAP_ACTION)
         assert r.status_code == 200 and r.elapsed.total_seconds() >= 0.02  # the configured latency
 
 
 def test_https_with_the_client_certificate_is_served(sim, pki):
-    r = requests.post(sim.soap_url(tls=True), data=sociaal_statuut("84640438954"), verify=str(pki.ca_cert),
+    r = requests.post(sim.soap_url(tls=True), data=sociaal_statuut("84640438954"), headers=SOAP_ACTION,
+                      verify=str(pki.ca_cert),
                       cert=(str(pki.client_cert), str(pki.client_key)), timeout=10)
     assert r.status_code == 200
     assert level3_codes(body_child(r.content)) == ["40003"]
@@ -104,5 +106,6 @@ def test_https_with_the_client_certificate_is_served(sim, pki):
 def test_https_without_a_trusted_client_certificate_is_refused(sim, pki, which):
     cert = None if which == "no certificate" else (str(pki.untrusted_client_cert), str(pki.untrusted_client_key))
     with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):
-        requests.post(sim.soap_url(tls=True), data=sociaal_statuut("84640438954"), verify=str(pki.ca_cert),
+        requests.post(sim.soap_url(tls=True), data=sociaal_statuut("84640438954"), headers=SOAP_ACTION,
+                      verify=str(pki.ca_cert),
                       cert=cert, timeout=10)

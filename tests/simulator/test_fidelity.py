@@ -40,8 +40,8 @@ from sim_envelopes import body_child, historiek
 from proactief.magda import envelope as env
 from proactief.magda import reference
 from proactief.magda.services import SERVICES
-from proactief.population import generate
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.population import generate
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
 
 pytestmark = pytest.mark.integration
 
@@ -331,7 +331,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def ask(sim: RunningSimulator, http: requests.Session, request: env.Request | bytes) -> etree._Element:
     """Post one request over HTTP and return the SOAP Body child."""
     payload = request if isinstance(request, bytes) else request.to_bytes()
-    r = http.post(sim.soap_url(), data=payload, headers={"Content-Type": "text/xml; charset=UTF-8"}, timeout=30)
+    r = http.post(sim.soap_url(), data=payload, timeout=30,
+                  headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'})
     assert r.status_code == 200, r.text[:500]
     return body_child(r.content)
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from proactief.simulator.testing import RunningSimulator
+from proactief_sim.simulator.testing import RunningSimulator
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sim_data import CHILD, PARENT, PARTNER, STORE_PLATE, population
 
-from proactief.simulator.__main__ import config_from_args
-from proactief.simulator.population import (
+from proactief_sim.simulator.__main__ import config_from_args
+from proactief_sim.simulator.population import (
     InMemoryPopulationStore,
     Period,
     Person,
@@ -20,7 +20,7 @@ from proactief.simulator.population import (
     person_to_json,
     write_jsonl,
 )
-from proactief.simulator.testing import cli_args
+from proactief_sim.simulator.testing import cli_args
 
 
 def test_person_survives_the_json_lines_round_trip():

@@ -19,7 +19,7 @@ from sim_envelopes import (
     sociaal_statuut,
 )
 
-from proactief.simulator.population import person_to_json
+from proactief_sim.simulator.population import person_to_json
 
 pytestmark = pytest.mark.integration
 

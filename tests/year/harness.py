@@ -1,7 +1,7 @@
 """A simulated year of Proactief Gent, day by day on the simulator's clock, in-process, on PostgreSQL.
 
 Used by ``tests/year/test_simulated_year.py`` and ``benchmarks/bench_year.py``. One :class:`SimulatedYear` holds a
-timeline (``proactief.population.timeline``), a MAGDA simulator serving its store with transient faults, the
+timeline (``proactief_sim.population.timeline``), a MAGDA simulator serving its store with transient faults, the
 UiTPAS/eBox stand-ins, an SMTP sink and a migrated ledger. :meth:`SimulatedYear.run` walks the days; each day:
 
 1. the simulator's clock is set to the day (``RunningSimulator.set_clock``);
@@ -16,7 +16,11 @@ UiTPAS/eBox stand-ins, an SMTP sink and a migrated ledger. :meth:`SimulatedYear.
    1st, LEZ Mondays), through the lifecycle's step functions; subjects left undetermined by a transient MAGDA
    fault are decided again the next day in a run of the same period limited to them (the runbook's "re-decide a
    period"), up to :data:`REDECIDE_ATTEMPTS` times;
-6. the outbox is dispatched (grants to UiTPAS/IVAGO/school/MAGDA LEZ, notices by e-mail over SMTP, eBox, letter).
+6. the outbox is dispatched (grants to UiTPAS/IVAGO/school/MAGDA LEZ, notices by e-mail over SMTP, eBox, letter),
+   and the letters on objections (``dispatch_decision_letters``);
+7. on :data:`CASEWORK_DAY` two residents refused the kansentarief object (*bezwaar*, issue 17.3): a case worker
+   grants one by hand (a second person confirms; the person has no UiTPAS, so the grant waits for the card) and
+   refuses the other; every later run must respect both (:func:`check_casework`).
 
 :func:`check_year` then compares the ledger with the timeline's truth (see its docstring).
 """
@@ -37,18 +41,27 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from proactief.grants.config import DeliveryConfig
+from proactief.casework import (
+    confirm_manual_decision,
+    dispatch_decision_letters,
+    record_bezwaar,
+    record_manual_decision,
+)
+from proactief.delivery.config import DeliveryConfig
 from proactief.ledger import make_engine, upgrade
 from proactief.ledger.models import (
+    Bezwaar,
     DecisionRow,
     GrantRow,
     MagdaConsultation,
+    ManualDecision,
     Notice,
     OptOutEvent,
     OutboxMessage,
     SchemeRun,
 )
 from proactief.lifecycle import import_city_data
+from proactief.lifecycle.manual_decisions import MANUAL_REASON, PREVAILING
 from proactief.lifecycle.mutations import MutationFetchError, fetch_mutations
 from proactief.lifecycle.optout import (
     UNSUBSCRIBE_PURPOSE,
@@ -70,14 +83,23 @@ from proactief.lifecycle.runs import (
 )
 from proactief.magda.config import MagdaConfig
 from proactief.notify.render import render
-from proactief.population.expected import SCHEME_IDS, school_year_of
-from proactief.population.timeline import Timeline, build_timeline
-from proactief.simulator.testing import RunningSimulator, running_simulator
+from proactief.wiring import grant_adapters, notice_channels
+from proactief_sim.population.expected import SCHEME_IDS, school_year_of
+from proactief_sim.population.timeline import Timeline, build_timeline
+from proactief_sim.simulator.testing import RunningSimulator, running_simulator
+from proactief_sim.standins.uitpas import has_demo_pass
 
+PASSHOLDER_SHARE = 0.7
+"""The part of the people with a UiTPAS (by a hash of the INSZ, ``proactief_sim.standins.uitpas.has_demo_pass``):
+the others' kansentarief waits for a pass ("wacht op pas"), told in one letter, like in Ghent."""
 UITPAS, IVAGO, ONDERWIJS, LEZ = "uitpas-kansentarief", "ivago-tegemoetkoming", "onderwijskorting", "lez-vrijstelling"
 AFNEMER = "gent.be/proactief"
 REDECIDE_ATTEMPTS = 3
 START, END = dt.date(2026, 1, 1), dt.date(2027, 1, 31)
+CASEWORK_DAY = dt.date(2026, 3, 10)
+"""The day two residents refused the kansentarief in March's run object and a case worker decides (a day before
+the real today: a bezwaar received in the future is refused)."""
+MANUAL_UNTIL = dt.date(2026, 12, 31)
 
 
 def due_runs(day: dt.date) -> list[str]:
@@ -136,6 +158,9 @@ class YearLog:
     unsubscriptions: int = 0
     timings: Counter[str] = field(default_factory=Counter)
     days: int = 0
+    casework: dict[str, str] = field(default_factory=dict)
+    """``grant`` / ``refuse`` → the INSZ of the person decided by hand that way (never printed)."""
+    manual_ids: dict[str, int] = field(default_factory=dict)
 
 
 class SimulatedYear:
@@ -147,8 +172,8 @@ class SimulatedYear:
         self.delivery, self.inbox = delivery, inbox
         self.log = YearLog()
         self.magda = MagdaConfig(base_url=sim.base_url, identificatie=AFNEMER, backoff_base=0.0, backoff_cap=0.0)
-        self.adapters = delivery.grant_adapters(magda=self.magda, engine=engine)
-        self.channels = delivery.notice_channels()
+        self.adapters = grant_adapters(delivery, magda=self.magda, engine=engine)
+        self.channels = notice_channels(delivery)
         self._digest: str | None = None
         self._changed_since_monday: set[str] = set()
         self._redecide: dict[tuple[str, dt.date], tuple[int, list[str]]] = {}
@@ -255,6 +280,8 @@ class SimulatedYear:
                         subjects=subjects, attempt=attempt)
         for scheme_id in due_runs(day):
             self._timed(f"run {scheme_id}", self.run_scheme, scheme_id, day, day)
+        if day == CASEWORK_DAY:
+            self._timed("casework", self.casework, day)
         self._timed("dispatch", self.dispatch)
         self.log.days += 1
 
@@ -337,6 +364,39 @@ class SimulatedYear:
     def dispatch(self) -> None:
         dispatch_grants(self.engine, self.adapters)
         dispatch_notices(self.engine, self.channels, render)
+        dispatch_decision_letters(self.engine, self.channels)
+
+    def casework(self, day: dt.date) -> None:
+        """Two residents the March UiTPAS run refused, never entitled all year in the truth and untouched by the
+        opt-out plan, object. The case worker grants the first by hand (one without a UiTPAS: the grant waits for
+        the card) and a colleague confirms; the second is refused again."""
+        with self.engine.connect() as conn:
+            refused = sorted(conn.execute(
+                select(DecisionRow.insz).join(SchemeRun, SchemeRun.id == DecisionRow.run_id)
+                .where(DecisionRow.scheme_id == UITPAS, DecisionRow.reference_date == dt.date(2026, 3, 1),
+                       DecisionRow.decision == "not_eligible", SchemeRun.external_id.like("%/scheduled/%"))
+            ).scalars())
+        planned = {insz for todo in self.intake.values() for insz, _ in todo}
+        ever: set[str] = set()
+        for month in range(1, 14):
+            d = dt.date(2026 + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+            ever.update(e.subject_insz for e in self.timeline.expected(UITPAS, d) if e.eligible)
+        candidates = sorted((i for i in set(refused) - ever - planned
+                             if not set(self.timeline.household_on(i, day)) & planned),
+                            key=lambda i: hashlib.sha256(i.encode()).hexdigest())
+        granted = next(i for i in candidates if not has_demo_pass(i, PASSHOLDER_SHARE))
+        kept = next(i for i in candidates if i != granted)
+        self.log.casework = {"grant": granted, "refuse": kept}
+        for outcome, insz in self.log.casework.items():
+            bezwaar = record_bezwaar(self.engine, insz=insz, scheme_id=UITPAS, received_on=day,
+                                     recorded_by="year-balie", channel="counter" if outcome == "grant" else "email")
+            md = record_manual_decision(
+                self.engine, insz=insz, scheme_id=UITPAS, outcome=outcome, bezwaar_id=bezwaar.id,
+                reason="Het dossier werd met de hand nagekeken.", legal_ground="Reglement UiTPAS Gent, art. 3",
+                decided_by="year-dossier-1", valid_until=MANUAL_UNTIL if outcome == "grant" else None)
+            if outcome == "grant":
+                confirm_manual_decision(self.engine, md.id, confirmed_by="year-dossier-2")
+            self.log.manual_ids[outcome] = md.id
 
     def run(self, start: dt.date = START, end: dt.date = END) -> YearLog:
         day = start
@@ -368,8 +428,8 @@ def simulated_year(pg_url: str, workdir: Path, *, size: int = 5_000, seed: int =
     subject undetermined), and a migrated ledger at ``pg_url``."""
     from aiosmtpd.controller import Controller
 
-    from proactief.standins.server import build_app
-    from proactief.standins.testing import serving
+    from proactief_sim.standins.server import build_app
+    from proactief_sim.standins.testing import serving
 
     timeline = build_timeline(size, seed, as_of=END, history_from=START)
     store = timeline.write_store(workdir / "magda-population.jsonl")
@@ -382,7 +442,7 @@ def simulated_year(pg_url: str, workdir: Path, *, size: int = 5_000, seed: int =
     faults = {"99996": fault_rate / 2, "60006": fault_rate / 2} if fault_rate else {}
     try:
         with running_simulator(population=str(store), repertorium_check=False, seed=seed, fault_rates=faults,
-                               clock=START) as sim, serving(build_app(auto_passholders=True)) as standins:
+                               clock=START) as sim, serving(build_app(passholder_share=PASSHOLDER_SHARE)) as standins:
             delivery = DeliveryConfig(
                 uitpas_url=f"{standins}/uitpas", uitpas_client_id="proactief-gent",
                 uitpas_client_secret="standin-secret", ebox_url=f"{standins}/ebox",  # noqa: S106
@@ -425,6 +485,8 @@ class YearFindings:
     excused_opted_out: int = 0
     excused_household_objection: int = 0
     excused_undetermined: int = 0
+    casework_wrong: list[str] = field(default_factory=list)
+    """What the year did against a case worker's decision (see :func:`check_casework`); no INSZ."""
     figures: dict[str, Any] = field(default_factory=dict)
 
 
@@ -555,9 +617,10 @@ def check_year(year: SimulatedYear) -> YearFindings:
             f.missing.append(key)
         elif len(found) > 1:
             f.duplicates.append(key)
+    manual = {(UITPAS, insz, str(MANUAL_UNTIL.year)) for outcome, insz in log.casework.items() if outcome == "grant"}
     for key, found in grants_by.items():
-        if key not in entitled and key in allowed:
-            pass
+        if key not in entitled and (key in allowed or key in manual):
+            pass  # a case worker's grant is checked by check_casework
         elif key not in entitled and key[0] != UITPAS:
             f.unexpected.append(key)
         elif key not in entitled:
@@ -618,6 +681,7 @@ def check_year(year: SimulatedYear) -> YearFindings:
         for start, _stop in spans:
             if unsubscribed[(insz, start)] != 1:
                 f.unsubscriptions_wrong += 1
+    f.casework_wrong = check_casework(year)
     f.failed_runs = [(r.scheme_id, r.logical_date.isoformat(), r.kind, r.error or "") for r in log.runs if r.error]
     f.undetermined_left = sum(1 for (_id, decision) in last.values() if decision == "undetermined")
     f.figures = {
@@ -630,6 +694,67 @@ def check_year(year: SimulatedYear) -> YearFindings:
         "clock_supported": log.clock_supported,
     }
     return f
+
+
+def check_casework(year: SimulatedYear) -> list[str]:
+    """The two objections of :data:`CASEWORK_DAY` (issue 17.3), as the citizen and the case worker see them:
+
+    - the manual grant: exactly one kansentarief for the year, the case worker's (confirmed by a second person);
+      waiting for the card (the person has no UiTPAS), not expired, never revoked; every later run of its window
+      decided eligible by the manual decision and granted nothing more; nothing for the next year;
+    - the manual refusal: no kansentarief all year; every later run decided by it (or sent it back to the case
+      worker when a fact changed), never granted;
+    - each bezwaar decided; each letter on it sent exactly once (the grant's at once, with how to get the pass),
+      and no "toegekend" besides.
+    Returns what is wrong, without an INSZ."""
+    log, wrong = year.log, []
+    if set(log.casework) != {"grant", "refuse"}:
+        return ["the casework day did not run"]
+    with year.engine.connect() as conn:
+        for outcome, insz in log.casework.items():
+            md = conn.execute(select(ManualDecision.__table__)
+                              .where(ManualDecision.id == log.manual_ids[outcome])).one()
+            grants = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.terms, GrantRow.status)
+                                  .where(GrantRow.scheme_id == UITPAS, GrantRow.insz == insz)).all()
+            kinds = Counter(k for (k,) in conn.execute(
+                select(OutboxMessage.kind).where(OutboxMessage.grant_id.in_([g.id for g in grants]))))
+            later = conn.execute(
+                select(DecisionRow.reference_date, DecisionRow.decision, DecisionRow.reasons)
+                .where(DecisionRow.scheme_id == UITPAS, DecisionRow.insz == insz,
+                       DecisionRow.reference_date > dt.date(2026, 3, 1),
+                       DecisionRow.reference_date <= MANUAL_UNTIL)).all()
+            letters = conn.execute(select(Notice.status).where(Notice.message_id == md.letter_message_id)
+                                   ).scalars().all()
+            bezwaar = conn.execute(select(Bezwaar.status).where(Bezwaar.id == md.bezwaar_id)).scalar_one()
+            if md.status not in PREVAILING:
+                wrong.append(f"manual {outcome}: status {md.status}")
+            if bezwaar != "decided":
+                wrong.append(f"manual {outcome}: bezwaar {bezwaar}")
+            if (md.letter_status, letters) != ("sent", ["sent"]):
+                wrong.append(f"manual {outcome}: letter {md.letter_status}, notices {letters}")
+            if not later:
+                wrong.append(f"manual {outcome}: no later run decided the person")
+            if outcome == "grant":
+                year_of = [(g.grant_key.rsplit("|", 1)[-1], (g.terms or {}).get("manual_decision")) for g in grants]
+                if year_of != [(str(MANUAL_UNTIL.year), md.id)]:
+                    shown = [(y, m is not None) for y, m in year_of]
+                    wrong.append(f"manual grant: grants (year, manual) {shown}")
+                if [g.status for g in grants] != ["granted"]:
+                    wrong.append(f"manual grant: grant status {[g.status for g in grants]} (no pass: waiting)")
+                if kinds["revoke"] or kinds["notify"]:
+                    wrong.append(f"manual grant: outbox {dict(kinds)} (no revoke, the bezwaar letter is its letter)")
+                bad = [d.isoformat() for d, decision, reasons in later
+                       if decision != "eligible" or MANUAL_REASON not in (reasons or ())]
+                if bad:
+                    wrong.append(f"manual grant: later runs decided otherwise on {bad[:3]}")
+            else:
+                if grants:
+                    wrong.append(f"manual refusal: {len(grants)} grant(s)")
+                bad = [d.isoformat() for d, decision, reasons in later
+                       if decision != "not_eligible" or MANUAL_REASON not in (reasons or ())]
+                if bad and md.status != "back_to_case_worker":
+                    wrong.append(f"manual refusal: later runs decided otherwise on {bad[:3]}")
+    return wrong
 
 
 def ledger_fingerprint(engine: Engine, exclude_grants: frozenset[int] = frozenset()) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """A simulated year (issue 15 point 6): a 5,000-person timeline from 2026-01-01 to 2027-01-31, day by day on the
 simulator's clock, every scheduled run of every scheme in schedule order, the mutations work on Mondays, opt-out
-intake with objections and withdrawals, the outbox each day, 2 % transient MAGDA faults — then checked against the
-timeline's truth (``tests/year/harness.py``: the harness, shared with ``benchmarks/bench_year.py``)."""
+intake with objections and withdrawals, two objections (bezwaren) decided by a case worker, the outbox each day, 2 %
+transient MAGDA faults — then checked against the timeline's truth (``tests/year/harness.py``: the harness, shared
+with ``benchmarks/bench_year.py``)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def test_a_simulated_year_decides_every_period_once_and_right(pg_url: str, tmp_p
     assert found.consulted_while_objecting == 0, (
         f"{found.consulted_while_objecting} MAGDA consultations about objectors "
         f"({found.consulted_while_objecting_subject} of them as a run's subject)")
+    assert not found.casework_wrong, f"the year went against a case worker's decision: {found.casework_wrong}"
     assert after == before, f"re-running days changed grants, outbox rows or notices: {_difference(before, after)}"
     # Its wall time is a figure (printed above, and by benchmarks/bench_year.py), not an assertion: speed targets
     # live in the benchmark (DEVELOPERS.md, "Standards").

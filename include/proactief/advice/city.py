@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from proactief.population import iter_enrolments, iter_ocmw, iter_residents, school_year_of
+from proactief.citydata import iter_enrolments, iter_ocmw, iter_residents, school_year_of
 from proactief.schemes.model import Scheme
 from proactief.schemes.observations import Answer, Span
+from proactief.schemes.subjects import subject_kind
 
 __all__ = ["CityData", "CityFiles", "EmptyCityData", "OCMW_KINDS"]
 
@@ -141,9 +142,10 @@ class CityFiles:
     def subjects(self, scheme: Scheme, reference_date: dt.date) -> list[str]:
         """UiTPAS and LEZ: every person in the extract; IVAGO: its reference persons; onderwijskorting: children
         enrolled for the school year D starts (a previous year's enrolment does not count)."""
-        if scheme.subject == "household":
+        population = subject_kind(scheme.subject).population
+        if population == "reference_persons":
             return [i for i in self.residents if i in self.reference_persons]
-        if scheme.subject == "child":
+        if population == "enrolled_children":
             return list(self.enrolments.get(school_year_of(reference_date), ()))
         return list(self.residents)
 

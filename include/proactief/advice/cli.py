@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from proactief.advice.city import CityData, CityFiles, EmptyCityData
 from proactief.advice.engine import Advice, Advisor
+from proactief.citydata import PopulationFileError
 from proactief.insz import InvalidINSZ, validate_insz
 from proactief.magda.audit import AuditSink, MemoryAuditSink
 from proactief.magda.client import MagdaClient, MagdaConfigurationError, MagdaFault
 from proactief.magda.config import MagdaConfig, MagdaConfigError
-from proactief.population import PopulationFileError
 from proactief.schemes import load_scheme, scheme_ids
+from proactief.schemes.inforce import SchemeNotInForce, require_in_force
 
-__all__ = ["EXIT_DECIDED", "EXIT_MAGDA", "EXIT_USAGE", "advise_cli", "render_text"]
+__all__ = ["EXIT_DECIDED", "EXIT_MAGDA", "EXIT_USAGE", "advise_cli", "check_input", "render_json", "render_text"]
 
 EXIT_DECIDED = 0
 EXIT_MAGDA = 1
@@ -42,6 +45,21 @@ def _date(value: dt.date | str | None) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
+def check_input(scheme_id: str, insz: str, date: dt.date | str | None) -> tuple[int, str] | None:
+    """The usage error for a bad INSZ, scheme or date, or None: checked before anything is opened or asked."""
+    try:
+        validate_insz(insz)
+    except InvalidINSZ as exc:
+        return EXIT_USAGE, f"error: invalid INSZ: {exc}"
+    if scheme_id not in scheme_ids():
+        return EXIT_USAGE, f"error: unknown scheme {scheme_id!r}; known: {', '.join(scheme_ids())}"
+    try:
+        _date(date)
+    except ValueError:
+        return EXIT_USAGE, f"error: date {date!r} is not YYYY-MM-DD"
+    return None
+
+
 def advise_cli(scheme_id: str, insz: str, date: dt.date | str | None = None, magda_url: str | None = None,
                as_json: bool = False, *, city_dir: Path | str | None = None, audit: AuditSink | None = None,
                config: MagdaConfig | None = None) -> tuple[int, str]:
@@ -53,17 +71,11 @@ def advise_cli(scheme_id: str, insz: str, date: dt.date | str | None = None, mag
     period and no enrolment. An INSZ not yet in the repertorium is registered first (the client's
     ``auto_register``).
     """
-    try:
-        validate_insz(insz)
-    except InvalidINSZ as exc:
-        return EXIT_USAGE, f"error: invalid INSZ: {exc}"
-    if scheme_id not in scheme_ids():
-        return EXIT_USAGE, f"error: unknown scheme {scheme_id!r}; known: {', '.join(scheme_ids())}"
+    refused = check_input(scheme_id, insz, date)
+    if refused is not None:
+        return refused
     scheme = load_scheme(scheme_id)  # a broken definition raises SchemeDefinitionError: a bug, shown in full
-    try:
-        logical = _date(date)
-    except ValueError:
-        return EXIT_USAGE, f"error: date {date!r} is not YYYY-MM-DD"
+    logical = _date(date)
     city: CityData = EmptyCityData()
     if city_dir is not None:
         try:
@@ -83,6 +95,10 @@ def advise_cli(scheme_id: str, insz: str, date: dt.date | str | None = None, mag
         return EXIT_USAGE, f"error: MAGDA configuration: {exc}"
     d = scheme.reference_date_for(logical)
     try:
+        require_in_force(scheme, d)  # before MAGDA is asked anything about the person
+    except SchemeNotInForce as exc:
+        return EXIT_USAGE, f"error: {exc}"
+    try:
         with MagdaClient(cfg, audit or MemoryAuditSink()) as client:
             advice = Advisor(client, scheme, city).advise_one(insz, d)
     except (MagdaConfigurationError, MagdaFault) as exc:
@@ -94,16 +110,21 @@ def advise_cli(scheme_id: str, insz: str, date: dt.date | str | None = None, mag
 
 def render_text(advice: Advice) -> str:
     """A short human summary: decision, tier and amounts, reasons, and the trace (no values)."""
-    lines = [f"{advice.scheme_id} on {advice.reference_date}: {advice.decision.value}"
-             + (f" (tier {advice.tier})" if advice.tier else "")]
-    for name, amount in advice.amounts.items():
+    return render_json(advice.to_json())
+
+
+def render_json(advice: Mapping[str, Any]) -> str:
+    """:func:`render_text` of an advice as JSON (``Advice.to_json``, or the advice service's answer)."""
+    lines = [f"{advice['scheme']} on {advice['reference_date']}: {advice['decision']}"
+             + (f" (tier {advice['tier']})" if advice["tier"] else "")]
+    for name, amount in advice["amounts"].items():
         lines.append(f"  {name}: EUR {amount}")
-    for name, pct in advice.percentages.items():
+    for name, pct in advice["percentages"].items():
         lines.append(f"  {name}: {pct}%")
-    if advice.grant is not None and advice.grant.valid_until is not None:
-        lines.append(f"  valid until {advice.grant.valid_until}")
-    lines.append(f"  reasons: {', '.join(advice.reasons) or '-'}")
-    lines.append(f"  rule version {advice.rule_version}; {advice.consultation_count} MAGDA consultation(s)")
-    for step in advice.trace:
-        lines.append(f"  - {step.criterion} [{step.source}]: {step.outcome.value}")
+    if advice["valid_until"] is not None:
+        lines.append(f"  valid until {advice['valid_until']}")
+    lines.append(f"  reasons: {', '.join(advice['reasons']) or '-'}")
+    lines.append(f"  rule version {advice['rule_version']}; {advice['consultation_count']} MAGDA consultation(s)")
+    for step in advice["trace"]:
+        lines.append(f"  - {step['criterion']} [{step['source']}]: {step['outcome']}")
     return "\n".join(lines)

@@ -26,26 +26,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from proactief.advice.city import OCMW_KINDS, CityData, EmptyCityData
-from proactief.advice.observe import (
-    Member,
-    RegisterObservation,
-    household_history_from_answer,
-    household_on,
-    no_data_state,
-    register_from_answer,
-    residences_from_answer,
-    social_cards_from_answer,
-    span_of,
-    tax_from_answer,
-    vehicles_from_answer,
-)
+from proactief.advice.observe import Member, RegisterObservation, household_on
+from proactief.advice.questions import PRIORITY, QUESTION, QUESTIONS, Known, note_answer, statutes_on_day
 from proactief.insz import validate_insz
-from proactief.magda.audit import OutcomeClass
 from proactief.magda.client import MagdaClient
-from proactief.magda.results import HistoriekGezinssamenstelling, MagdaAnswer
+from proactief.magda.results import HistoriekGezinssamenstelling
 from proactief.schemes import (
     Decision,
     FactKey,
@@ -64,32 +52,19 @@ from proactief.schemes import (
     required_services,
     required_statutes,
 )
-from proactief.schemes.facts import (
-    DATA_ERROR_REASON,
-    GEEF_AANSLAGBILJET,
-    GEEF_DOSSIER_HANDICAP,
-    GEEF_HISTORIEK_GEZIN,
-    GEEF_HISTORIEK_PERSOON,
-    GEEF_PERSOON,
-    GEEF_SOCIAAL_STATUUT,
-    HISTORY_SERVICES,
-    MOBILITEIT_INSCHRIJVINGEN,
-    TRANSIENT_REASON,
-)
+from proactief.schemes.factdefs.base import Ask, Request
+from proactief.schemes.facts import DATA_ERROR_REASON, HISTORY_SERVICES, TRANSIENT_REASON
 from proactief.schemes.observations import (
-    Address,
     Answer,
     CityRecord,
     Observations,
     PersonObservation,
     RegisterRecord,
-    SocialCard,
     StatuteAnswer,
-    TaxAssessment,
-    VehicleRegistration,
 )
+from proactief.schemes.subjects import subject_kind
 
-__all__ = ["DECIDED_FOR_HOUSEHOLD", "Advice", "Advisor", "RunStats"]
+__all__ = ["DECIDED_FOR_HOUSEHOLD", "Advice", "Advisor", "RunStats", "trace_json"]
 
 DECIDED_FOR_HOUSEHOLD = "DECIDED_FOR_HOUSEHOLD"
 """Reason added when a household scheme was asked about a member: the decision is the household's, and a grant
@@ -97,25 +72,10 @@ goes to its reference person (never a second, one-person household)."""
 
 log = logging.getLogger("proactief.advice")
 
-Kind = Literal["persoon", "hist_persoon", "dossier", "statuut", "hist_gezin", "tax", "vehicles"]
-_PRIORITY: tuple[Kind, ...] = ("persoon", "hist_persoon", "dossier", "statuut", "hist_gezin", "tax", "vehicles")
-"""Order of asking: residence/household first (it settles most), then the rarest criterion (parking card),
-then statutes, income, vehicles. Only the first kind a subject still needs is asked in a round."""
-_SERVICE: Mapping[Kind, str] = MappingProxyType({
-    "persoon": GEEF_PERSOON,
-    "hist_persoon": GEEF_HISTORIEK_PERSOON,
-    "hist_gezin": GEEF_HISTORIEK_GEZIN,
-    "dossier": GEEF_DOSSIER_HANDICAP,
-    "statuut": GEEF_SOCIAAL_STATUUT,
-    "tax": GEEF_AANSLAGBILJET,
-    "vehicles": MOBILITEIT_INSCHRIJVINGEN,
-})
 _MAX_ROUNDS = 12
 _MEMO_LIMIT = 200_000
-_ADULT_AGE = 18
-
-Request = tuple[Kind, str, Any]
-"""(kind, INSZ, detail): detail is the Statute for ``statuut``, the income year for ``tax``, else None."""
+_Known = Known
+_statutes_on_day = statutes_on_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +123,11 @@ class Advice:
                    decision.amount, decision.amounts, decision.percentages, reasons, decision.rule_version,
                    decision.trace, decision.grant, consultations, household_reference, household_differs)
 
-    def to_json(self, *, include_subject: bool = False) -> dict[str, Any]:
-        """A JSON-ready summary: decision, reasons, tier, amounts, rule version, trace (no values, no INSZ)."""
+    def to_json(self, *, include_subject: bool = False, trace_as: Any = None) -> dict[str, Any]:
+        """A JSON-ready summary: decision, reasons, tier, amounts, rule version, trace (no values, no INSZ).
+
+        ``trace_as`` (when not None) stands in the trace's place: a caller that writes many advices sharing one
+        trace (a memoised decision) serialises it once with :func:`trace_json` and splices it in."""
         out: dict[str, Any] = {
             "scheme": self.scheme_id,
             "reference_date": self.reference_date.isoformat(),
@@ -177,11 +140,7 @@ class Advice:
             "rule_version": self.rule_version,
             "valid_until": (self.grant.valid_until.isoformat()
                             if self.grant is not None and self.grant.valid_until else None),
-            "trace": [
-                {"criterion": s.criterion, "label": s.label, "source": s.source, "outcome": s.outcome.value,
-                 "reason": s.reason, "tier": s.tier, "kind": s.kind}
-                for s in self.trace
-            ],
+            "trace": trace_json(self.trace) if trace_as is None else trace_as,
             "consultation_count": self.consultation_count,
             "consultations": list(self.consultations),
         }
@@ -198,32 +157,10 @@ class Advice:
                 f"reasons={list(self.reasons)})")
 
 
-@dataclass(slots=True)
-class _Known:
-    """What this run learnt about one person (subject or household member). Dropped after the block."""
-
-    register: RegisterObservation | None = None
-    statutes: dict[Statute, StatuteAnswer | Answer] = field(default_factory=dict)
-    cards: tuple[SocialCard, ...] | Answer | None = None
-    vehicles: tuple[VehicleRegistration, ...] | Answer | None = None
-    tax: dict[int, TaxAssessment | Answer] = field(default_factory=dict)
-    refs: list[str] = field(default_factory=list)
-    data_error: bool = False
-    """Some answer about this person was a data error (20002, 30004 …)."""
-    transient: bool = False
-    """Some answer about this person was a transient failure (after retries)."""
-    withheld: bool | None = None
-    """The person objected and is not a subject: never asked about (None: not looked up yet)."""
-    register_date: dt.date | None = None
-    """The day GeefPersoon answered (``Tijdstip/Datum``): the register's state it gave is that day's."""
-    residences: tuple[Address, ...] | Answer | None = None
-    """GeefHistoriekPersoon's main residences (asked only for a D before ``register_date``)."""
-    household_history: HistoriekGezinssamenstelling | Answer | None = None
-    """GeefHistoriekGezinssamenstelling (asked only for a D before ``register_date``)."""
-
-    def before_register(self, d: dt.date) -> bool:
-        """D lies before the day GeefPersoon's answer describes: today's state may not be D's."""
-        return self.register_date is not None and d < self.register_date
+def trace_json(trace: Iterable[TraceStep]) -> list[dict[str, Any]]:
+    """The explanation trace as JSON-ready dicts (no values)."""
+    return [{"criterion": s.criterion, "label": s.label, "source": s.source, "outcome": s.outcome.value,
+             "reason": s.reason, "tier": s.tier, "kind": s.kind} for s in trace]
 
 
 @dataclass
@@ -261,6 +198,8 @@ class Advisor:
         self.withheld = withheld
         self._subjects_now: frozenset[str] = frozenset()
         self.scheme = load_scheme(scheme) if isinstance(scheme, str) else scheme
+        # A household's decision is the household's: its grant goes to the reference person on D.
+        self._for_household = subject_kind(self.scheme.subject).reevaluate_via_reference_person
         # Proportionality, checked before the first question: the rules need only what the definition allows.
         self._services = set(required_services(self.scheme))
         # History services only where the definition lists them (SCHEMES.md: asked for a D before the register's
@@ -349,8 +288,8 @@ class Advisor:
             else:
                 asked: list[Request] = []
                 for s, reqs in wants.items():
-                    first = min(_PRIORITY.index(r[0]) for r in reqs)
-                    chosen = [r for r in reqs if _PRIORITY.index(r[0]) == first]
+                    first = min(PRIORITY[r[0]] for r in reqs)
+                    chosen = [r for r in reqs if PRIORITY[r[0]] == first]
                     last[s] = tuple(reqs)
                     asked.extend(chosen)
                 self._execute(asked, d, known)
@@ -368,7 +307,7 @@ class Advisor:
                 self.stats.data_errors += 1
             self.stats.subjects += 1
             self.stats.decisions[decision.decision.value] += 1
-            on_d = self._household(s, known, d)[0] if self.scheme.subject == "household" else None
+            on_d = self._household(s, known, d)[0] if self._for_household else None
             reference = on_d.reference if on_d is not None else None  # the household's on D (history if read)
             out.append(Advice.of(s, decision, self._refs(s, d, known), reference, self._differs(s, d, known)))
         return out
@@ -558,87 +497,38 @@ class Advisor:
     def _iter_requests(self, s: str, keys: tuple[FactKey, ...], d: dt.date,
                        known: Mapping[str, _Known]) -> Iterator[Request]:
         """:meth:`_requests` lazily, duplicates included: the bulk first round only needs to know whether there
-        is anything to ask, and stops at the first question (for 270,000 subjects)."""
-        me = known.get(s)
+        is anything to ask, and stops at the first question (for 270,000 subjects).
+
+        Per fact: the register and the household first where its planner says it needs them, then the fact's
+        own questions from its declaration's planner (:mod:`proactief.schemes.factdefs`)."""
         reg, listed = self._household(s, known, d)
         members = [m for m in listed if m.membership.covers(d)] if isinstance(listed, tuple) else None
         # A member's household is read from its reference person's answer, asked once for the whole household.
         head_pending = reg is not None and reg.reference is not None and listed is None
         # D before the register's date: today's household lacks whoever left since D (history when needed).
         partial = self._partial(s, known, d, listed)
-
-        def statute(who: str, st: Statute) -> Iterator[Request]:
-            k = known.get(who)
-            if k is None or st not in k.statutes:
-                yield "statuut", who, st
-
+        ctx = _Planning(s, d, known, reg, members, head_pending, partial)
         for key in keys:
-            name, holder = key.name, key.holder
-            if reg is None and (name in ("ghent_resident", "household_size", "household_taxable_income")
-                                or holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON)):
-                yield ("persoon", s, None)
-                if name == "statute" and holder is Holder.REFERENCE_PERSON:
-                    yield from statute(s, key.statute)  # type: ignore[arg-type]  # usually the subject: needed anyway
+            planner = key.spec.planner
+            about_household = planner.about_household(key)
+            if reg is None and (planner.reads_register or about_household):
+                yield (Ask.PERSOON, s, None)
+                yield from planner.while_register_pending(ctx, key)
                 continue
-            if head_pending and reg is not None and (
-                    name in ("household_size", "household_taxable_income")
-                    or holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON)):
-                yield ("persoon", reg.reference, None)
-                if name == "statute" and holder is Holder.HOUSEHOLD:
-                    yield from statute(s, key.statute)  # type: ignore[arg-type]  # the subject's own "yes" settles it
+            if head_pending and reg is not None and about_household:
+                yield (Ask.PERSOON, reg.reference, None)
+                yield from planner.while_household_pending(ctx, key)
                 continue
-            if name == "ghent_resident" and reg is not None and _residence_open(reg.record, d):
-                yield ("hist_persoon", s, None)  # today's residence began after D
-                continue
-            if partial and name != "ghent_resident" and (
-                    holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON)
-                    or name in ("household_size", "household_taxable_income")
-                    or (name == "lez_vehicle" and me is not None and me.vehicles is not None)):
-                yield ("hist_gezin", s, None)
-                if holder is Holder.REFERENCE_PERSON:
-                    continue  # whose statute counts is known once the household on D is
-            if name == "statute":
-                st = key.statute
-                assert st is not None
-                if holder is Holder.PERSON:
-                    yield from statute(s, st)
-                elif reg is not None and members is not None:
-                    if holder is Holder.HOUSEHOLD:
-                        for who in (s, *(m.insz for m in members)):
-                            yield from statute(who, st)
-                    else:
-                        yield from statute(self._reference_person(s, reg, members), st)
-                elif reg is not None and holder is Holder.HOUSEHOLD and not head_pending:
-                    yield from statute(s, st)  # the household could not be read: the subject's own "yes" settles it
-            elif name in ("parking_card_valid", "parking_card_end_date"):
-                if me is None or me.cards is None:
-                    yield ("dossier", s, None)
-            elif name == "lez_vehicle":
-                if me is None or me.vehicles is None:
-                    yield ("vehicles", s, None)
-                elif reg is None:
-                    yield ("persoon", s, None)
-                elif head_pending:
-                    yield ("persoon", reg.reference, None)
-                elif members:
-                    for m in members:
-                        mk = known.get(m.insz)
-                        if mk is None or mk.vehicles is None:
-                            yield ("vehicles", m.insz, None)
-            elif name == "household_taxable_income" and reg is not None and members is not None:
-                if not isinstance(reg.record, RegisterRecord):
-                    continue
-                for who, born in ((s, reg.record.born), *((m.insz, m.register.born) for m in members)):
-                    if born is not None and not _adult(born, d):
-                        continue
-                    year = self._tax_year(known.get(who), d)
-                    if year is not None:
-                        yield ("tax", who, year)
+            if partial and planner.needs_household_on_d(ctx, key):
+                yield (Ask.HIST_GEZIN, s, None)
+                if key.holder is Holder.REFERENCE_PERSON:
+                    continue  # whose data counts is known once the household on D is
+            yield from planner.plan(ctx, key)
 
     # ------------------------------------------------------------------------------------------ asking
 
-    def _check(self, kind: Kind, statutes: Iterable[Statute] = ()) -> None:
-        service = _SERVICE[kind]
+    def _check(self, kind: Ask, statutes: Iterable[Statute] = ()) -> None:
+        service = QUESTION[kind].service
         if service not in self._services:
             raise ProportionalityError(f"scheme {self.scheme.id} may not ask {service}")
         extra = [s for s in statutes if s not in self._statutes]
@@ -660,97 +550,47 @@ class Advisor:
                 if k.holder is Holder.HOUSEHOLD:
                     for m in self.city.household_of(s):
                         per_person[m].add(k.statute)
-        held = self._hold_back(((who, sts, None) for who, sts in per_person.items()), known)
+        held = self._hold_back(((who, sts, Ask.STATUUT) for who, sts in per_person.items()), known)
         groups: dict[frozenset[Statute], list[str]] = defaultdict(list)
         for who, sts in per_person.items():
             if who not in held:
                 groups[frozenset(sts)].append(who)
         for sts, people in groups.items():
-            self._check("statuut", sts)
+            self._check(Ask.STATUUT, sts)
             names = sorted(s.value for s in sts)
             self.stats.calls["SocZek.GeefSociaalStatuutVoorLijst-02.00"] += len(people)
             for insz, answer in self.client.sociaal_statuut_many(people, names, d, chunk_size=self.list_chunk_size,
                                                                  purpose=self.purpose):
                 k = known.setdefault(insz, _Known())
-                k.statutes.update(_statutes_on_day(answer, names, d))
-                _ref(k, answer)
+                k.statutes.update(statutes_on_day(answer, names, d))
+                note_answer(k, answer)
 
     def _execute(self, requests: list[Request], d: dt.date, known: dict[str, _Known]) -> None:
         """Ask the requested questions, one service at a time, each in parallel within the client's bound."""
-        by_kind: dict[Kind, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
+        by_kind: dict[Ask, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
         held = self._hold_back(((who, (detail,), kind) for kind, who, detail in requests), known)
         for kind, who, detail in requests:
             if who not in held:
                 by_kind[kind][who].add(detail)
         client, purpose = self.client, self.purpose
-        for kind in _PRIORITY:
-            todo = by_kind.get(kind)
+        for question in QUESTIONS:
+            todo = by_kind.get(question.kind)
             if not todo:
                 continue
-            self.stats.calls[_SERVICE[kind]] += sum(len(v) for v in todo.values())
-            if kind == "persoon":
-                self._check(kind)
-                for insz, a in client.for_each(todo, lambda i: client.geef_persoon(i, purpose=purpose)):
+            self.stats.calls[question.service] += sum(len(v) for v in todo.values())
+            for group, people in question.groups(todo):
+                self._check(question.kind, question.statutes(group))
+                for insz, a in client.for_each(people, lambda i, q=question, g=group: q.ask(  # type: ignore[misc]
+                        client, i, g, d, purpose)):
                     k = known.setdefault(insz, _Known())
-                    k.register = register_from_answer(a, d)
-                    k.register_date = a.register_date
-                    _ref(k, a)
-            elif kind == "hist_persoon":
-                self._check(kind)
-                for insz, a in client.for_each(todo, lambda i: client.geef_historiek_persoon(i, purpose=purpose)):
-                    k = known.setdefault(insz, _Known())
-                    k.residences = residences_from_answer(a)
-                    _ref(k, a)
-            elif kind == "hist_gezin":
-                self._check(kind)
-                for insz, a in client.for_each(todo, lambda i: client.geef_historiek_gezinssamenstelling(
-                        i, purpose=purpose)):
-                    k = known.setdefault(insz, _Known())
-                    k.household_history = household_history_from_answer(a)
-                    _ref(k, a)
-            elif kind == "dossier":
-                self._check(kind)
-                for insz, a in client.for_each(todo, lambda i: client.geef_dossier_handicap(i, d, purpose=purpose)):
-                    k = known.setdefault(insz, _Known())
-                    k.cards = social_cards_from_answer(a)
-                    _ref(k, a)
-            elif kind == "vehicles":
-                self._check(kind)
-                for insz, a in client.for_each(todo, lambda i: client.vehicle_registrations(
-                        national_nr=i, purpose=purpose)):
-                    k = known.setdefault(insz, _Known())
-                    k.vehicles = vehicles_from_answer(a)
-                    _ref(k, a)
-            elif kind == "statuut":
-                groups: dict[frozenset[Statute], list[str]] = defaultdict(list)
-                for who, sts in todo.items():
-                    groups[frozenset(sts)].append(who)
-                for sts, people in groups.items():
-                    self._check(kind, sts)
-                    names = sorted(s.value for s in sts)
-                    for insz, a in client.for_each(people, lambda i, n=names: client.geef_sociaal_statuut(  # type: ignore[misc]
-                            i, n, d, purpose=purpose)):
-                        k = known.setdefault(insz, _Known())
-                        k.statutes.update(_statutes_on_day(a, names, d))
-                        _ref(k, a)
-            elif kind == "tax":
-                years: dict[int, list[str]] = defaultdict(list)
-                for who, ys in todo.items():
-                    for y in ys:
-                        years[y].append(who)
-                self._check(kind)
-                for year, people in years.items():
-                    for insz, a in client.for_each(people, lambda i, y=year: client.geef_aanslagbiljet(  # type: ignore[misc]
-                            i, y, purpose=purpose)):
-                        k = known.setdefault(insz, _Known())
-                        k.tax[year] = tax_from_answer(a)
-                        _ref(k, a)
+                    question.store(k, group, a, d)
+                    note_answer(k, a)
 
-    def _hold_back(self, wanted: Iterable[tuple[str, Iterable[Any], Kind | None]],
+    def _hold_back(self, wanted: Iterable[tuple[str, Iterable[Any], Ask]],
                    known: dict[str, _Known]) -> set[str]:
         """Of the persons about to be asked about, those who objected and are not a subject of this block,
         looked up once per block in one call; what would have been asked about them becomes WITHHELD.
-        ``wanted`` holds (person, details, kind); kind None = statutes (the details are the statutes)."""
+        ``wanted`` holds (person, details, question kind)."""
         if self.withheld is None:
             return set()
         wanted = [(who, tuple(details), kind) for who, details, kind in wanted if who not in self._subjects_now]
@@ -767,20 +607,7 @@ class Advisor:
                 continue
             held.add(who)
             self.stats.withheld += 1
-            if kind is None or kind == "statuut":
-                k.statutes.update(dict.fromkeys(details, Answer.WITHHELD))
-            elif kind == "tax":
-                k.tax.update(dict.fromkeys(details, Answer.WITHHELD))
-            elif kind == "persoon":
-                k.register = RegisterObservation(Answer.WITHHELD, Answer.WITHHELD)
-            elif kind == "dossier":
-                k.cards = Answer.WITHHELD
-            elif kind == "vehicles":
-                k.vehicles = Answer.WITHHELD
-            elif kind == "hist_persoon":
-                k.residences = Answer.WITHHELD
-            elif kind == "hist_gezin":
-                k.household_history = Answer.WITHHELD
+            QUESTION[kind].withhold(k, details)
         return held
 
     def _differs(self, s: str, d: dt.date, known: Mapping[str, _Known]) -> bool:
@@ -814,48 +641,50 @@ class Advisor:
         return tuple(dict.fromkeys(ref for k in self._relied_on(s, d, known) for ref in k.refs))
 
 
-_HOLDS = StatuteAnswer(1)
-_DOES_NOT_HOLD = StatuteAnswer(0)
+@dataclass(slots=True)
+class _Planning:
+    """What the engine knows about one subject while planning its questions: what each fact's planner reads
+    (:class:`~proactief.schemes.factdefs.base.PlanningContext`)."""
 
+    subject: str
+    d: dt.date
+    known: Mapping[str, _Known]
+    reg: RegisterObservation | None
+    members: list[Member] | None
+    head_pending: bool
+    partial: bool
 
-_STATUTES_BY_NAME: Mapping[str, Statute] = MappingProxyType({s.value: s for s in Statute})
+    @property
+    def registered(self) -> bool:
+        return self.reg is not None
 
+    @property
+    def record(self) -> RegisterRecord | Answer | None:
+        return self.reg.record if self.reg is not None else None
 
-def _statutes_on_day(answer: MagdaAnswer[Any], names: Iterable[str],
-                     d: dt.date) -> dict[Statute, StatuteAnswer | Answer]:
-    """Of each statute asked, only whether it holds on D (data minimisation; equal for the rules, which ask
-    about D only): ``Resultaat`` 1 with a period covering D (or none listed) → holds; a statute the answer
-    does not list → NO_DATA; an answer without data → its state for every statute.
+    @property
+    def reference(self) -> str | None:
+        return self.reg.reference if self.reg is not None else None
 
-    The meaning of :func:`~proactief.advice.observe.statutes_from_answer` reduced to D, in one pass: a
-    whole-city run does this for every resident, and building the full observation first cost seconds."""
-    state = no_data_state(answer)
-    statutes = [_STATUTES_BY_NAME.get(n) or Statute(n) for n in names]
-    if state is not None:
-        value = Answer.TRANSIENT if state is Answer.TRANSIENT else Answer.NO_DATA
-        return dict.fromkeys(statutes, value)
-    found: dict[str, Any] = {}
-    for r in answer.value.statuten:
-        found.setdefault(r.naam, r)  # the first listed counts, as SociaalStatuutAntwoord.get
-    out: dict[Statute, StatuteAnswer | Answer] = {}
-    for st in statutes:
-        r = found.get(st.value)
-        if r is None:
-            out[st] = Answer.NO_DATA
-        else:
-            holds = r.code == 1 and (not r.periodes or any(span_of(p).covers(d) for p in r.periodes))
-            out[st] = _HOLDS if holds else _DOES_NOT_HOLD
-    return out
+    @property
+    def residence_open(self) -> bool:
+        return self.reg is not None and _residence_open(self.reg.record, self.d)
 
+    def answered(self, who: str, ask: Ask) -> bool:
+        k = self.known.get(who)
+        return k is not None and QUESTION[ask].answered(k)
 
-def _ref(k: _Known, answer: MagdaAnswer[Any]) -> None:
-    ref = answer.question_ref or answer.message_ref
-    if ref:
-        k.refs.append(ref)
-    if answer.outcome is OutcomeClass.DATA_ERROR:
-        k.data_error = True
-    elif answer.outcome in (OutcomeClass.TRANSIENT, OutcomeClass.NEEDS_INSCRIPTION):
-        k.transient = True
+    def statute(self, who: str, statute: Statute) -> Iterator[Request]:
+        k = self.known.get(who)
+        if k is None or statute not in k.statutes:
+            yield Ask.STATUUT, who, statute
+
+    def tax_year(self, who: str) -> int | None:
+        return Advisor._tax_year(self.known.get(who), self.d)
+
+    def reference_person(self) -> str:
+        assert self.reg is not None and self.members is not None
+        return Advisor._reference_person(self.subject, self.reg, self.members)
 
 
 def _quarantined(decision: Decision, *, transient: bool) -> Decision:
@@ -878,11 +707,3 @@ def _residence_open(record: RegisterRecord | Answer, d: dt.date) -> bool:
     return (isinstance(record, RegisterRecord) and record.earlier_residences == "not_asked"
             and (record.died is None or record.died > d)
             and not any(a.kind == "main" and a.span.covers(d) for a in record.addresses))
-
-
-def _adult(born: dt.date, d: dt.date) -> bool:
-    try:
-        eighteenth = born.replace(year=born.year + _ADULT_AGE)
-    except ValueError:  # born 29 February
-        eighteenth = dt.date(born.year + _ADULT_AGE, 3, 1)
-    return eighteenth <= d

@@ -6,15 +6,18 @@ login, authorisation per scheme and the pending approvals from Airflow's metadat
 ledger lives here so it can be tested against PostgreSQL alone.
 """
 
+from proactief.dashboard.districts import DistrictCoverage, coverage_by_district
 from proactief.dashboard.figures import DQ_STEPS, RunFigures, newest_runs, runs, unfinished_runs
 from proactief.dashboard.lookup import Explanation, explain, lookup_and_audit
 from proactief.dashboard.trend import TrendPoint, take_up_trend
 
 __all__ = [
     "DQ_STEPS",
+    "DistrictCoverage",
     "Explanation",
     "RunFigures",
     "TrendPoint",
+    "coverage_by_district",
     "explain",
     "lookup_and_audit",
     "newest_runs",

@@ -12,15 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from proactief.casework.core import BEZWAAR_CHANNEL_LABELS, CaseworkItem, casework_of
 from proactief.insz import validate_insz
 from proactief.ledger.models import DecisionRow, GrantRow, OptOut, OutboxMessage, SchemeRun
+from proactief.lifecycle.outbox import EXPIRED, WAITING_CARD, card_deadline
 from proactief.schemes import load_scheme
+from proactief.schemes.factdefs import REASON_TEXTS
+from proactief.schemes.factdefs.base import HOUSEHOLD_SUFFIX
+from proactief.schemes.factdefs.statute import STATUTE_WORDS
 
 __all__ = ["Check", "Explanation", "explain", "lookup_and_audit", "reason_text"]
 
@@ -28,49 +33,7 @@ log = logging.getLogger("proactief.dashboard")
 
 DECISION_LABELS = {"eligible": "Heeft recht", "not_eligible": "Heeft geen recht",
                    "undetermined": "Nog niet beslist"}
-_STATUTES = {  # (has it, has not)
-    "BIM_BVT": ("een verhoogde tegemoetkoming van het ziekenfonds",
-                "geen verhoogde tegemoetkoming van het ziekenfonds"),
-    "BIM_BVT_IN_FAMILY": ("een verhoogde tegemoetkoming via een gezinslid",
-                          "geen verhoogde tegemoetkoming via een gezinslid"),
-    "LIVING_WAGES_PCSA_HELP": ("een leefloon of gelijkaardige hulp van het OCMW",
-                               "geen leefloon of gelijkaardige hulp van het OCMW"),
-    "PCSA_AND_BIM_HELP": ("hulp van het OCMW en een verhoogde tegemoetkoming",
-                          "geen hulp van het OCMW met een verhoogde tegemoetkoming"),
-}
-_REASONS = {
-    "RESIDENT_GHENT": "Woont in Gent op de peildatum.",
-    "NOT_RESIDENT_GHENT": "Woont niet in Gent op de peildatum.",
-    "PARKING_CARD_VALID": "Heeft een geldige parkeerkaart voor personen met een handicap.",
-    "NO_VALID_PARKING_CARD": "Heeft geen geldige parkeerkaart voor personen met een handicap.",
-    "CITY_BUDGETBEHEER": "Krijgt budgetbegeleiding of budgetbeheer bij het OCMW Gent.",
-    "NO_CITY_BUDGETBEHEER": "Krijgt geen budgetbegeleiding of budgetbeheer bij het OCMW Gent.",
-    "CITY_SCHULDBEMIDDELING": "Krijgt schuldbemiddeling bij het OCMW Gent.",
-    "NO_CITY_SCHULDBEMIDDELING": "Krijgt geen schuldbemiddeling bij het OCMW Gent.",
-    "ENROLLED_CITY_SCHOOL_OR_CARE": "Is ingeschreven in een stedelijke school of stedelijke kinderopvang.",
-    "NOT_ENROLLED_CITY_SCHOOL_OR_CARE": "Is niet ingeschreven in een stedelijke school of stedelijke kinderopvang.",
-    "NO_TAX_ASSESSMENT": "We vonden geen aanslagbiljet van de belastingen.",
-    "INCOME_BELOW_LOW_LIMIT": "Het inkomen van het gezin is lager dan de lage inkomensgrens.",
-    "INCOME_NOT_BELOW_LOW_LIMIT": "Het inkomen van het gezin is niet lager dan de lage inkomensgrens.",
-    "INCOME_BELOW_MIDDLE_LIMIT": "Het inkomen van het gezin is lager dan de middelste inkomensgrens.",
-    "INCOME_NOT_BELOW_MIDDLE_LIMIT": "Het inkomen van het gezin is niet lager dan de middelste inkomensgrens.",
-    "VEHICLE_FOUND": "Er staat een voertuig op naam van de persoon of het gezin.",
-    "NO_ELIGIBLE_VEHICLE": "Er staat geen geschikt voertuig op naam van de persoon of het gezin.",
-    "NO_TIER_APPLIES": "Geen enkele kortingsgroep past.",
-    "MAGDA_TRANSIENT": "Een dienst van de overheid antwoordde tijdelijk niet. We proberen het bij de volgende run "
-                       "opnieuw.",
-    "CITY_DATA_UNAVAILABLE": "Gegevens van de stad waren tijdelijk niet beschikbaar. We proberen het bij de "
-                             "volgende run opnieuw.",
-    "FACTS_NOT_GATHERED": "We hadden nog niet alle gegevens. We proberen het bij de volgende run opnieuw.",
-    "HOUSEHOLD_MEMBER_OBJECTED": "Een gezinslid heeft bezwaar gemaakt tegen het opvragen van gegevens: vraag het "
-                                 "voordeel aan aan de balie.",
-    "DECIDED_FOR_HOUSEHOLD": "Deze persoon is lid van een gezin. We beslisten voor het hele gezin: het voordeel gaat "
-                             "naar de referentiepersoon van het gezin.",
-    "MAGDA_DATA_ERROR": "Een dienst van de overheid meldde een fout in de gegevens van deze persoon of het gezin "
-                        "(bijvoorbeeld een gewijzigd rijksregisternummer). We beslissen niets tot die fout "
-                        "is rechtgezet; de operatoren kregen een melding.",
-}
-_HOUSEHOLD = "_IN_HOUSEHOLD"
+_HOUSEHOLD = HOUSEHOLD_SUFFIX
 _OUTCOMES = {"true": "ja", "false": "nee", "unknown": "onbekend (tijdelijk)", "not_asked": "niet nodig"}
 _OBJECTION = "HOUSEHOLD_MEMBER_OBJECTED"
 
@@ -86,18 +49,18 @@ _SYSTEMS = {"uitpas": "UiTPAS", "ivago": "IVAGO", "school-billing": "de schoolfa
 
 
 def reason_text(code: str, tiers: Mapping[str, str] | None = None) -> str:
-    """A reason code as one plain Dutch sentence (``_IN_HOUSEHOLD``: about someone in the household)."""
+    """A reason code as one plain Dutch sentence (``_IN_HOUSEHOLD``: about someone in the household).
+
+    The sentences are declared with the facts (:mod:`proactief.schemes.factdefs`); a household code without a
+    sentence of its own says "In het gezin: …" before the plain one."""
     if tiers and code in tiers:
         return f"Valt in de groep: {tiers[code]}."
+    text = REASON_TEXTS.get(code)
+    if text is not None:
+        return text
     household = code.endswith(_HOUSEHOLD)
     base = code[: -len(_HOUSEHOLD)] if household else code
-    for prefix, yes in (("NO_STATUTE_", False), ("STATUTE_", True)):
-        if base.startswith(prefix) and base[len(prefix):] in _STATUTES:
-            has, has_not = _STATUTES[base[len(prefix):]]
-            if household:
-                return f"Iemand in het gezin heeft {has}." if yes else f"Niemand in het gezin heeft {has}."
-            return f"Heeft {has}." if yes else f"Heeft {has_not}."
-    text = _REASONS.get(base)
+    text = None if base.endswith(_HOUSEHOLD) else REASON_TEXTS.get(base)  # a household code's own sentence only
     if text is None:
         return f"Reden {code} (geen uitleg in gewone taal: vraag het na bij de eigenaar van de regeling)."
     if household:
@@ -106,7 +69,7 @@ def reason_text(code: str, tiers: Mapping[str, str] | None = None) -> str:
 
 
 def _label(label: str) -> str:
-    for code, (words, _) in sorted(_STATUTES.items(), key=lambda item: -len(item[0])):  # longest code first
+    for code, (words, _) in sorted(STATUTE_WORDS.items(), key=lambda item: -len(item[0])):  # longest code first
         label = label.replace(f"sociaal statuut {code}", f"sociaal statuut: {words}")
     return label
 
@@ -141,6 +104,11 @@ class Explanation:
     checks: Sequence[Check] = field(default_factory=tuple)
     grant_status: str | None = None
     notice_status: str | None = None
+    audit_ref: str | None = None
+    """The lookup's reference in the consultation log (set by :func:`lookup_and_audit`): the page's export button
+    posts it instead of the INSZ."""
+    casework: Sequence[str] = field(default_factory=tuple)
+    """The person's bezwaren and manual decisions for the scheme, newest first, one sentence each."""
 
 
 def _money_or_pct(name: str, value: Any, unit: str) -> str | None:
@@ -156,9 +124,18 @@ def _date(value: dt.datetime | dt.date | None) -> str:
     return value.strftime("%d/%m/%Y") if value is not None else "?"
 
 
-def _grant_sentences(grant: Any, notices: Sequence[Any]) -> tuple[str, str]:
+def _grant_sentences(grant: Any, notices: Sequence[Any], card: str | None = None) -> tuple[str, str]:
+    """``card``: the status of the grant's downstream row when it waits for the person's card or expired."""
     system = _SYSTEMS.get(grant.system, grant.system)
-    if grant.status == "delivered":
+    if card == "waiting_card" and grant.status == "granted":
+        until = card_deadline(grant.granted_at, grant.terms, grant.valid_until)
+        g = (f"Toegekend op {_date(grant.granted_at)}, maar deze persoon heeft nog geen pas: het voordeel wacht op de "
+             f"pas tot {_date(until)}. Het bericht zegt waar de pas te halen is; zodra de pas er is, zetten we het "
+             "erop (zonder nieuw bericht).")
+    elif grant.status == "expired":
+        g = ("Toegekend, maar vervallen: er kwam geen pas binnen de termijn. Aan de balie kan het voordeel met de "
+             "hand op de pas gezet worden.")
+    elif grant.status == "delivered":
         g = f"Toegekend en doorgegeven aan {system}."
     elif grant.status == "granted":
         g = f"Toegekend op {_date(grant.granted_at)}. Het wordt nog doorgegeven aan {system}."
@@ -182,6 +159,27 @@ def _grant_sentences(grant: Any, notices: Sequence[Any]) -> tuple[str, str]:
     return g, n_text
 
 
+_CASE_STATUS = {"open": "open", "decided": "beslist", "withdrawn": "ingetrokken",
+                "pending_confirmation": "wacht op bevestiging door een tweede medewerker",
+                "in_force": "geldt", "back_to_case_worker": "terug naar de dossierbehandelaar (een gegeven veranderde)",
+                "superseded": "vervangen door een latere beslissing"}
+_CASE_CHANNELS = BEZWAAR_CHANNEL_LABELS
+
+
+def _casework_sentence(item: CaseworkItem) -> str:
+    status = _CASE_STATUS.get(item.status, item.status)
+    if item.kind == "bezwaar":
+        late = " Te laat ingediend (na de termijn), toch geregistreerd." if item.late else ""
+        deadline = f", termijn tot {_date(item.deadline)}" if item.deadline else ""
+        return (f"Bezwaar #{item.id} ontvangen op {_date(item.received_on)} via "
+                f"{_CASE_CHANNELS.get(item.channel or '', item.channel)}{deadline}: {status}.{late} "
+                f"Geregistreerd door {item.by}.")
+    what = "toegekend" if item.outcome == "grant" else "geweigerd"
+    confirmed = f", bevestigd door {item.confirmed_by}" if item.confirmed_by else ""
+    return (f"Beslissing met de hand #{item.id} (periode {item.period}): {what} door {item.by}{confirmed}: {status}. "
+            f"Reden: {item.reason} Rechtsgrond: {item.legal_ground}.")
+
+
 def explain(engine: Engine, insz: str, scheme_id: str) -> Explanation:
     """The person's latest decision for the scheme (real runs before dry runs), explained; not audited."""
     validate_insz(insz)
@@ -195,7 +193,7 @@ def explain(engine: Engine, insz: str, scheme_id: str) -> Explanation:
             .where(DecisionRow.insz == insz, DecisionRow.scheme_id == scheme_id)
             .order_by(SchemeRun.dry_run, DecisionRow.reference_date.desc(), DecisionRow.decided_at.desc(),
                       DecisionRow.id.desc()).limit(1)).first()
-        grant = notices = None
+        grant = notices = card = None
         if row is not None:
             d = row
             key = (d.advice or {}).get("grant_key")
@@ -204,16 +202,20 @@ def explain(engine: Engine, insz: str, scheme_id: str) -> Explanation:
             if grant is None and key:
                 grant = conn.execute(stmt.where(GrantRow.grant_key == key)).first()
             if grant is not None:
+                card = conn.execute(select(OutboxMessage.status).where(
+                    OutboxMessage.grant_id == grant.id, OutboxMessage.kind == "grant",
+                    OutboxMessage.status.in_((WAITING_CARD, EXPIRED)))).scalars().first()
                 notices = conn.execute(select(OutboxMessage.channel, OutboxMessage.status, OutboxMessage.sent_at)
                                        .where(OutboxMessage.grant_id == grant.id, OutboxMessage.kind == "notify")
                                        .order_by(OutboxMessage.id.desc())).all()
+        casework = tuple(_casework_sentence(i) for i in casework_of(conn, insz, scheme_id))
     opted_since = opt.date() if opt is not None else None
     objection = ("Deze persoon maakte bezwaar (opt-out) op " + _date(opt) + ". We vragen niets meer op, kennen "
                  "niets toe en sturen geen berichten.") if opt is not None else None
     if row is None:
         return Explanation(scheme_id, scheme.title, "opted_out" if opt is not None else "no_decision",
                            objection or f"Er is nog geen beslissing over deze persoon voor {scheme.title}.",
-                           opted_out_since=opted_since)
+                           opted_out_since=opted_since, casework=casework)
     d, dry = row, bool(row.dry_run_of_run)
     advice: Mapping[str, Any] = d.advice or {}
     headline = {
@@ -238,7 +240,7 @@ def explain(engine: Engine, insz: str, scheme_id: str) -> Explanation:
               for s in advice.get("trace") or () if s.get("kind", "criterion") == "criterion"]
     grant_text = notice_text = None
     if grant is not None:
-        grant_text, notice_text = _grant_sentences(grant, notices or ())
+        grant_text, notice_text = _grant_sentences(grant, notices or (), card)
     elif d.decision == "eligible" and not dry:
         grant_text = "Nog niet toegekend (de run is nog bezig, of wacht op goedkeuring)."
     return Explanation(
@@ -247,7 +249,8 @@ def explain(engine: Engine, insz: str, scheme_id: str) -> Explanation:
         reference_date=d.reference_date, decided_at=d.decided_at, dry_run=dry,
         reasons=tuple(reason_text(c, tiers) for c in (d.reasons or ())),
         tier={t.id: t.title for t in scheme.tiers}.get(d.tier or "", d.tier),
-        benefit=tuple(benefit), checks=tuple(checks), grant_status=grant_text, notice_status=notice_text)
+        benefit=tuple(benefit), checks=tuple(checks), grant_status=grant_text, notice_status=notice_text,
+        casework=casework)
 
 
 def lookup_and_audit(engine: Engine, insz: str, scheme_id: str, *, consulted_by: str) -> Explanation:
@@ -259,7 +262,7 @@ def lookup_and_audit(engine: Engine, insz: str, scheme_id: str, *, consulted_by:
 
     validate_insz(insz)
     explanation = explain(engine, insz, scheme_id)
-    record_lookup(engine, subject_insz=insz, consulted_by=consulted_by, outcome=explanation.outcome,
-                  hoedanigheid=load_scheme(scheme_id).magda.hoedanigheid)
+    ref = record_lookup(engine, subject_insz=insz, consulted_by=consulted_by, outcome=explanation.outcome,
+                        hoedanigheid=load_scheme(scheme_id).magda.hoedanigheid)
     log.info("dashboard lookup for %s by %s: %s", scheme_id, consulted_by, explanation.outcome)
-    return explanation
+    return replace(explanation, audit_ref=ref)

@@ -12,10 +12,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from proactief.dashboard.districts import DistrictCoverage
     from proactief.dashboard.figures import RunFigures
     from proactief.dashboard.trend import TrendPoint
 
-__all__ = ["SERIES", "run_svg", "trend_svg"]
+__all__ = ["SERIES", "district_svg", "run_svg", "trend_svg"]
 
 SERIES = (("eligible", "rechthebbend", "#1f5fa8"), ("granted", "toegekend", "#2e9c5a"),
           ("notified", "verwittigd", "#e0a100"))
@@ -94,3 +95,31 @@ def _run_svg(run_id: int, period: str, counts: tuple[int, ...]) -> str:
     ax.tick_params(labelsize=8)
     ax.margins(x=0.18)
     return _svg(fig, f"run-{run_id}")
+
+
+def district_svg(cov: DistrictCoverage) -> str:
+    """Horizontal bars: take-up (granted / eligible) per district, the city's as a dashed line. A district whose
+    take-up is suppressed (fewer than 10 persons behind it) is left out, not drawn as zero. Cached."""
+    points = tuple((r.district, r.take_up) for r in cov.rows if r.take_up is not None)
+    return _district_svg(cov.scheme_id, cov.run_id, points, cov.total.take_up)
+
+
+@lru_cache(maxsize=64)
+def _district_svg(scheme_id: str, run_id: int, points: tuple[tuple[str, float], ...], city: float | None) -> str:
+    fig = _figure(6.4, 1.2 + 0.22 * max(len(points), 1))
+    ax = fig.add_subplot()  # type: ignore[attr-defined]
+    names = [name for name, _ in reversed(points)]
+    values = [100 * v for _, v in reversed(points)]
+    bars = ax.barh(names, values, color=SERIES[1][2])
+    ax.bar_label(bars, labels=[f"{v:.0f}%" for v in values], fontsize=7, padding=2)
+    if city is not None:
+        ax.axvline(100 * city, color="#333", linestyle="--", linewidth=1, label=f"Gent {100 * city:.0f}%")
+        ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0))
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("opname (toegekend / rechthebbend, %)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    if not points:
+        ax.text(0.5, 0.5, "geen wijk met 10 of meer rechthebbenden", transform=ax.transAxes, ha="center",
+                va="center", color="#666")
+    return _svg(fig, f"districts-{scheme_id}-{run_id}")

@@ -15,8 +15,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, func, select
 
+from proactief.dashboard.covered import decisions_with_keys, live_grants, notified
 from proactief.ledger.models import DecisionRow, GrantRow, OutboxMessage, SchemeRun
 
 __all__ = ["TrendPoint", "take_up_trend", "trends"]
@@ -82,23 +83,21 @@ def take_up_trend(engine: Engine, scheme_id: str, *, periods: int = 24) -> list[
 
 
 def _covered(conn: Connection, scheme_id: str, run_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Per run: (eligible persons whose grant key has a live grant, of those whose notice was sent)."""
-    key = DecisionRow.advice["grant_key"].as_string()
-    have = dict(conn.execute(
-        select(DecisionRow.run_id, func.count(func.distinct(DecisionRow.insz)))
-        .join(GrantRow, and_(GrantRow.scheme_id == scheme_id, GrantRow.grant_key == key))
-        .where(DecisionRow.run_id.in_(run_ids), DecisionRow.decision == "eligible", GrantRow.status != "cancelled")
-        .group_by(DecisionRow.run_id)).all())
-    told = dict(conn.execute(
-        select(DecisionRow.run_id, func.count(func.distinct(DecisionRow.insz)))
-        .join(GrantRow, and_(GrantRow.scheme_id == scheme_id, GrantRow.grant_key == key))
-        .join(OutboxMessage, OutboxMessage.grant_id == GrantRow.id)
-        .where(DecisionRow.run_id.in_(run_ids), DecisionRow.decision == "eligible", GrantRow.status != "cancelled",
-               OutboxMessage.kind == "notify", OutboxMessage.status == "sent")
-        .group_by(DecisionRow.run_id)).all())
+    """Per run that still has decisions: (eligible persons whose grant key has a live grant, of those whose notice
+    was sent). Matched in Python (:mod:`proactief.dashboard.covered`)."""
     decided = {rid for rid, in conn.execute(
-        select(DecisionRow.run_id).where(DecisionRow.run_id.in_(run_ids)).distinct())}
-    return {rid: (int(have.get(rid, 0)), int(told.get(rid, 0))) for rid in decided}
+        select(DecisionRow.run_id).where(DecisionRow.run_id.in_(run_ids)).distinct())} if run_ids else set()
+    grants = live_grants(conn, scheme_id)
+    held = [(rid, insz, grants[key]) for rid, insz, _, key in decisions_with_keys(conn, run_ids, "eligible")
+            if key in grants]
+    told = notified(conn, (grant for _, _, grant in held))
+    have: dict[int, set[str]] = {}
+    sent: dict[int, set[str]] = {}
+    for rid, insz, grant in held:
+        have.setdefault(rid, set()).add(insz)
+        if grant in told:
+            sent.setdefault(rid, set()).add(insz)
+    return {rid: (len(have.get(rid, ())), len(sent.get(rid, ()))) for rid in decided}
 
 
 def trends(engine: Engine, scheme_ids: Sequence[str], *, periods: int = 24) -> dict[str, list[TrendPoint]]:

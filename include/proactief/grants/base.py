@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-__all__ = ["Delivered", "DeliveryError", "GrantAdapter", "GrantOrder", "Outcome", "PermanentDeliveryError",
-           "TransientDeliveryError"]
+from proactief.delivery import Outcome
+
+__all__ = ["GrantAdapter", "GrantOrder"]
 
 
 @dataclass(frozen=True)
@@ -44,38 +45,6 @@ class GrantOrder:
     ``institution_name`` (school)."""
     revoke_from: dt.date | None = None
     """For ``revoke``: the first day the benefit no longer holds."""
-
-
-@dataclass(frozen=True)
-class Delivered:
-    """The downstream system has the benefit (now, or already had it: ``already``)."""
-
-    reference: str
-    """What the downstream system calls it: passholder id, file name, LEZ ``Referte``… (no INSZ)."""
-    already: bool = False
-
-
-class DeliveryError(Exception):
-    """An order was not delivered. The message is for the operator: no INSZ, no personal values."""
-
-    transient: bool = False
-
-
-class TransientDeliveryError(DeliveryError):
-    """Worth retrying later: connection refused, timeout, 5xx, 429 (``retry_after`` seconds when told)."""
-
-    transient = True
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentDeliveryError(DeliveryError):
-    """Retrying will not help until a person acts: rejected credentials, unknown passholder, invalid data."""
-
-
-Outcome = Delivered | DeliveryError
 
 
 class GrantAdapter(Protocol):

@@ -57,14 +57,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from proactief.grants.base import (
+from proactief.delivery import (
     Delivered,
-    GrantOrder,
     Outcome,
     PermanentDeliveryError,
     TransientDeliveryError,
+    write_atomically,
 )
-from proactief.grants.files import write_atomically
+from proactief.grants.base import GrantOrder
 from proactief.insz import InvalidINSZ, validate_insz
 
 __all__ = ["IvagoVoucherFile", "voucher_id", "FILE_PATTERN"]

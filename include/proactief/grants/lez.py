@@ -51,14 +51,14 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from proactief.grants.base import (
+from proactief.delivery import (
     Delivered,
     DeliveryError,
-    GrantOrder,
     Outcome,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from proactief.grants.base import GrantOrder
 from proactief.magda.audit import OutcomeClass
 from proactief.magda.client import MagdaClient
 from proactief.magda.envelope import RequestInvalid

@@ -46,14 +46,14 @@ from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from proactief.grants.base import (
+from proactief.delivery import (
     Delivered,
-    GrantOrder,
     Outcome,
     PermanentDeliveryError,
     TransientDeliveryError,
+    write_atomically,
 )
-from proactief.grants.files import write_atomically
+from proactief.grants.base import GrantOrder
 from proactief.insz import InvalidINSZ, validate_insz
 
 __all__ = ["SchoolBillingExport", "COLUMNS", "discount_codes", "school_year_of", "export_name"]

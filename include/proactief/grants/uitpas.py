@@ -56,14 +56,15 @@ from typing import Any
 
 import requests
 
-from proactief.grants.base import (
+from proactief.delivery import (
+    AwaitingCard,
     Delivered,
     DeliveryError,
-    GrantOrder,
     Outcome,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from proactief.grants.base import GrantOrder
 
 __all__ = [
     "API_URL_PRODUCTION",
@@ -505,8 +506,10 @@ class UitpasAdapter:
 
     Per order: search the passholder by INSZ, read the membership, and write only when it does not already have
     what the order asks (``already=True`` otherwise), then read back. A person without a passholder, or without a
-    membership in the card system, is a :class:`PermanentDeliveryError`: registering needs their name, address and
-    their own acceptance of the UiTPAS terms, so a counter (or the person on uitpas.be) has to do it.
+    membership in the card system, is :class:`AwaitingCard` ("wacht op pas"), not a failure: registering needs their
+    name, address and their own acceptance of the UiTPAS terms, so the person gets the pass at a counter; the
+    citizen's letter tells them how, and the outbox asks again at every dispatch until the pass is there (then the
+    tariff is written, without a second letter) or the scheme's wait runs out.
 
     A *renewal* (``terms["renews"]``: next year's kansentarief, made by the December run while this year's still
     runs) is the same order with next year's end date: the membership's social tariff end moves from 31 December to
@@ -542,6 +545,8 @@ class UitpasAdapter:
         if isinstance(outcome, Delivered):
             log.info("uitpas: %s delivered passholder=%s already=%s grant=%s outbox=%s", _what(order),
                      outcome.reference, outcome.already, order.grant_key, order.outbox_id)
+        elif isinstance(outcome, AwaitingCard):
+            log.info("uitpas: %s waits for a pass: %s", _what(order), outcome.reason)
         else:
             log.warning("uitpas: %s not delivered (%s): %s", _what(order),
                         "transient" if outcome.transient else "permanent", outcome)
@@ -566,15 +571,14 @@ class UitpasAdapter:
         card_system = self._card_system(order)
         passholder = self._locate(order)
         if passholder is None:
-            return PermanentDeliveryError(self._msg(
-                order, f"no UiTPAS passholder for this person: registering one ({card_system}) needs their name, "
-                       "address and acceptance of the UiTPAS terms, which a grant order does not carry; refer "
-                       "them to a UiTPAS counter"))
+            return AwaitingCard(self._msg(
+                order, f"no UiTPAS passholder for this person yet: the person registers ({card_system}) at a "
+                       "UiTPAS counter; waiting for the pass"))
         membership = passholder.membership(card_system)
         if membership is None:
-            return PermanentDeliveryError(self._msg(
-                order, f"passholder {passholder.id} has no {card_system} membership: becoming a member of another "
-                       "card system is done at a UiTPAS counter"))
+            return AwaitingCard(self._msg(
+                order, f"passholder {passholder.id} has no {card_system} membership yet: the person becomes a "
+                       "member at a UiTPAS counter; waiting for it"))
         if membership.status != ACTIVE:
             return PermanentDeliveryError(self._msg(
                 order, f"passholder {passholder.id}'s {card_system} membership is {membership.status}"))

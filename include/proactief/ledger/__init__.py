@@ -3,6 +3,6 @@
 PostgreSQL in production and tests, SQLite as the embedded default for a laptop.
 """
 
-from proactief.ledger.db import database_url, make_engine, upgrade
+from proactief.ledger.db import LedgerUnavailable, database_url, display_url, make_engine, open_ledger, upgrade
 
-__all__ = ["database_url", "make_engine", "upgrade"]
+__all__ = ["LedgerUnavailable", "database_url", "display_url", "make_engine", "open_ledger", "upgrade"]

@@ -6,8 +6,11 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["database_url", "make_engine", "upgrade", "DEFAULT_SQLITE_PATH"]
+__all__ = ["DEFAULT_SQLITE_PATH", "LedgerUnavailable", "database_url", "display_url", "make_engine", "open_ledger",
+           "upgrade"]
 
 DEFAULT_SQLITE_PATH = Path("var") / "ledger.sqlite"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -26,7 +29,11 @@ def database_url(url: str | None = None) -> str:
 
 
 def make_engine(url: str | None = None, **kwargs: object) -> Engine:
-    """An engine for the ledger; SQLite gets foreign keys and WAL so concurrent readers do not block."""
+    """An engine for the ledger; SQLite gets foreign keys and WAL so concurrent readers do not block.
+
+    Bound parameters are hidden from SQLAlchemy's statement logging and exception messages: the ledger's rows
+    carry INSZ, which must not reach a log line (an ``IntegrityError`` ends up in a task log)."""
+    kwargs.setdefault("hide_parameters", True)
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
         engine = create_engine(resolved, connect_args={"timeout": 30}, **kwargs)  # type: ignore[arg-type]
@@ -58,3 +65,45 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
+
+
+class LedgerUnavailable(RuntimeError):
+    """The ledger cannot be used as it is: unreachable, missing, or not at the code's schema version. The message
+    is one line, names the database without its password and says what to do."""
+
+
+def display_url(url: str) -> str:
+    """A database URL fit to print or log: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as nothing rather than leaked
+        return "<unreadable database URL>"
+
+
+def open_ledger(url: str) -> Engine:
+    """An engine on an existing ledger at the code's schema version, or :class:`LedgerUnavailable`.
+
+    Operator commands use this, never :func:`upgrade`: a command with bad input, or pointed at the wrong database,
+    must not leave a freshly created or migrated database behind; only ``proactief db upgrade`` migrates."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    shown = display_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).is_file():
+        raise LedgerUnavailable(f"no ledger at {shown}: create it with `proactief db upgrade`")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        raise LedgerUnavailable(f"cannot reach the ledger at {shown}: {reason}") from None
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    if current != head:
+        engine.dispose()
+        state = "has no schema" if current is None else f"is at schema version {current}, the code needs {head}"
+        raise LedgerUnavailable(f"the ledger at {shown} {state}: run `proactief db upgrade`")
+    return engine

@@ -26,13 +26,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "AUDIT_RETENTION_YEARS",
+    "AdviceBatch",
+    "AdviceBatchItem",
     "DECISION_RETENTION_YEARS",
     "Base",
+    "Bezwaar",
     "DQResultRow",
     "DecisionRow",
     "Enrolment",
     "GrantRow",
     "MagdaConsultation",
+    "ManualDecision",
     "MutationBatch",
     "MutationBatchScheme",
     "MutationSubject",
@@ -43,6 +47,7 @@ __all__ = [
     "Resident",
     "RunSubject",
     "SchemeRun",
+    "SourceAsOf",
     "StagedAdvice",
 ]
 
@@ -120,6 +125,13 @@ class Resident(Base):
     since: Mapped[date | None] = mapped_column(Date)
     email: Mapped[str | None] = mapped_column(String(254))
     address_line: Mapped[str | None] = mapped_column(String(200))
+    district: Mapped[str | None] = mapped_column(String(80))
+    """The wijk (one of Ghent's 25) from the extract's ``wijk`` column; None when the extract did not say."""
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    """The name the extract gives (``first_name``, ``last_name``): read when a message is sent, to address it
+    ("Beste <voornaam> <naam>"); never copied into a decision, grant, notice or log. None when the extract has no
+    name columns (the message then says "Beste Gentenaar")."""
     snapshot: Mapped[str] = mapped_column(String(40))
     """Which import brought the row (the snapshot file's digest)."""
     repertorium_registered: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -313,8 +325,9 @@ class GrantRow(Base):
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)
     """Attributes for the downstream system (card system, tariff status, plate…)."""
     status: Mapped[str] = mapped_column(String(16))
-    """``granted`` (downstream action queued), ``delivered``, ``revoked`` (ended early), ``cancelled`` (the
-    person objected before the downstream system had it)."""
+    """``granted`` (downstream action queued, or waiting for the person's card: its outbox row says
+    ``waiting_card``), ``delivered``, ``revoked`` (ended early), ``cancelled`` (the person objected before the
+    downstream system had it), ``expired`` (waited for a card longer than the scheme allows)."""
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     retain_until: Mapped[date] = mapped_column(Date, index=True)
 
@@ -336,7 +349,10 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(20))
     """``uitpas``, ``ivago``, ``school-billing``, ``lez`` for grants; ``email``, ``letter``, ``ebox`` for notices."""
     status: Mapped[str] = mapped_column(String(12))
-    """``pending`` → ``sent``; or ``cancelled`` (objection), ``failed`` (gave up, needs a person)."""
+    """``pending`` → ``sent``; or ``cancelled`` (objection), ``failed`` (gave up, needs a person). A grant row
+    whose person has no card yet (UiTPAS: no passholder or no membership) is ``waiting_card`` ("wacht op pas"):
+    not failed; its notification goes out at once, every dispatch asks again, and it becomes ``sent`` when the card
+    is there (no second notification) or ``expired`` after the scheme's ``grant.awaiting_card`` wait."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
     message_id: Mapped[str] = mapped_column(String(120), unique=True)
@@ -349,6 +365,9 @@ class OutboxMessage(Base):
     """What the downstream system calls the delivery (passholder id, file name, LEZ Referte, notice id)."""
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id", ondelete="SET NULL"), index=True)
     """The (combined) message that carries this notification."""
+    addressee: Mapped[str | None] = mapped_column(String(11))
+    """A notification: the INSZ it is addressed to when that is not the grant's holder (a child's onderwijskorting
+    goes to a parent in the child's household: ``notification.recipient: parents``); None = the holder."""
 
 
 class Notice(Base):
@@ -425,3 +444,158 @@ class MutationSubject(Base):
 
     batch_id: Mapped[int] = mapped_column(ForeignKey("mutation_batch.id", ondelete="CASCADE"), primary_key=True)
     insz: Mapped[str] = mapped_column(String(11), primary_key=True)
+
+
+# ------------------------------------------------------------------------------------------ casework (bezwaar)
+
+
+class Bezwaar(Base):
+    """An objection (*bezwaar*) against one decision — not an opt-out: the person wants the decision looked at
+    again, by a person. Recorded by the call centre; a late one (received after ``deadline``) is kept, flagged.
+    Kept ``DECISION_RETENTION_YEARS`` after the decision's reference date, like the decision."""
+
+    __tablename__ = "bezwaar"
+    __table_args__ = (Index("ix_bezwaar_scheme_subject", "scheme_id", "insz"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    scheme_id: Mapped[str] = mapped_column(String(40))
+    insz: Mapped[str] = mapped_column(String(11))
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id", ondelete="SET NULL"))
+    period: Mapped[str | None] = mapped_column(String(12))
+    """The period of the decision objected against (kept when the decision row is gone)."""
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    """The date the deadline runs from: the letter's date, else the decision's."""
+    received_on: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(20))
+    """``phone``, ``counter``, ``letter``, ``email`` or ``web``."""
+    deadline: Mapped[date | None] = mapped_column(Date)
+    late: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    status: Mapped[str] = mapped_column(String(20))
+    """``open`` → ``decided`` (a manual decision answers it) or ``withdrawn``."""
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retain_until: Mapped[date] = mapped_column(Date, index=True)
+
+
+class ManualDecision(Base):
+    """A case worker's decision by hand about one subject of one scheme, from ``valid_from`` (to ``valid_until``;
+    open: every later run). A grant takes effect once a second, different person confirmed it (four eyes); a refusal
+    at once. While ``in_force`` (or ``back_to_case_worker``) the automatic runs neither grant, re-grant nor revoke
+    for the subject in that window (``lifecycle.runs``). ``facts`` holds the outcome (true/false/unknown) of each
+    criterion the decision rested on — never a value — so a run can tell when one changed."""
+
+    __tablename__ = "manual_decision"
+    __table_args__ = (Index("ix_manual_decision_scheme_subject", "scheme_id", "insz"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    scheme_id: Mapped[str] = mapped_column(String(40))
+    insz: Mapped[str] = mapped_column(String(11))
+    period: Mapped[str] = mapped_column(String(12))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    bezwaar_id: Mapped[int | None] = mapped_column(ForeignKey("bezwaar.id", ondelete="SET NULL"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id", ondelete="SET NULL"))
+    outcome: Mapped[str] = mapped_column(String(10))
+    """``grant`` or ``refuse``."""
+    reason: Mapped[str] = mapped_column(Text)
+    legal_ground: Mapped[str] = mapped_column(String(300))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Criterion → outcome of the decision trace it rested on, and their digest (``{"outcomes": …, "digest": …}``)."""
+    grant_terms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A grant's terms (key parts, validity, attributes), as the automatic grant step writes them."""
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("benefit_grant.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(24))
+    """``pending_confirmation`` (a grant awaiting its second person), ``in_force``, ``back_to_case_worker`` (a
+    fact a refusal rested on changed), ``withdrawn``."""
+    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    back_run_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_run.id", ondelete="SET NULL"))
+    """The run that found a changed fact and sent the decision back."""
+    letter_channel: Mapped[str | None] = mapped_column(String(20))
+    letter_message_id: Mapped[str | None] = mapped_column(String(120), unique=True)
+    """The letter telling the decision (``bezwaar_beslissing``): one per decision in force, derived from its id."""
+    letter_status: Mapped[str | None] = mapped_column(String(12))
+    """``pending`` → ``sent``; ``failed`` after too many attempts (a person looks)."""
+    letter_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    letter_error: Mapped[str | None] = mapped_column(String(300))
+    letter_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id", ondelete="SET NULL"))
+    retain_until: Mapped[date] = mapped_column(Date, index=True)
+
+
+class SourceAsOf(Base):
+    """How fresh a source was (issue 18.1): one row per imported city file (``run_id`` empty: its as-of date and
+    content digest) and one per scheme run and MAGDA source asked (the latest answer's date in that run). Holds no
+    personal data and no answer content: names, dates, a digest and a row count."""
+
+    __tablename__ = "source_as_of"
+    __table_args__ = (Index("ix_source_as_of_source", "source", "id"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    """A source id of ``proactief/freshness/sources.yaml`` (``residents``, ``ocmw``, ``ksz_statutes`` …)."""
+    as_of: Mapped[date] = mapped_column(Date)
+    as_of_from: Mapped[str] = mapped_column(String(20))
+    """Where the as-of came from: ``manifest``, ``option``, ``mtime`` (a city file) or ``answers`` (MAGDA)."""
+    digest: Mapped[str | None] = mapped_column(String(64))
+    """sha256 of the imported file (city files only): an identical re-delivery has the same digest."""
+    rows: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_run.id", ondelete="CASCADE"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ------------------------------------------------------------------------------------------ advice service
+
+
+class AdviceBatch(Base):
+    """A batch of subjects submitted to the advice service (issue 20) under a batch id the caller chose: kept so a
+    second instance behind the same URL serves the poll, and a restarted one knows what is done. The same id
+    submitted again is the same batch (idempotent); no answer content, only the decisions in the items."""
+
+    __tablename__ = "advice_batch"
+
+    batch_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    application: Mapped[str] = mapped_column(String(80))
+    """The calling application (its token's name): only it may read the batch."""
+    requested_by: Mapped[str | None] = mapped_column(String(120))
+    """``X-Proactief-User`` of the submission."""
+    scheme_id: Mapped[str] = mapped_column(String(80))
+    reference_date: Mapped[date] = mapped_column(Date)
+    digest: Mapped[str] = mapped_column(String(64))
+    """sha256 of the submitted request: the same id with another content is refused (409)."""
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retain_until: Mapped[date] = mapped_column(Date, index=True)
+
+
+class AdviceBatchItem(Base):
+    """One subject of a batch: its INSZ and the city's facts as submitted (personal data, kept as long as the
+    batch), who is deciding it (a lease, so a killed instance's work is taken over), and its advice once decided."""
+
+    __tablename__ = "advice_batch_item"
+    __table_args__ = (Index("ix_advice_batch_item_state", "state", "claimed_until"),)
+
+    batch_id: Mapped[str] = mapped_column(ForeignKey("advice_batch.batch_id", ondelete="CASCADE"),
+                                          primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_insz: Mapped[str] = mapped_column(String(11))
+    key: Mapped[str | None] = mapped_column(String(120))
+    """The caller's own opaque key for the subject, echoed back with its result."""
+    city: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(12))
+    """``pending`` → ``claimed`` (an instance asks MAGDA) → ``done``."""
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claim: Mapped[str | None] = mapped_column(String(36))
+    """A fresh token per claim: an instance whose lease ran out cannot write over its successor's result."""
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The advice (the service's response model): decision, tier, amounts, reasons, rule version, references."""
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

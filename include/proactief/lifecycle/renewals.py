@@ -40,6 +40,7 @@ from sqlalchemy import Connection, select
 from proactief.ledger.models import GrantRow, SchemeRun
 from proactief.schemes import Scheme
 from proactief.schemes.model import DateRule, EarliestOf, NextDayMonth, Period, YearsAfterReferenceDate, period_label
+from proactief.schemes.subjects import subject_kind
 
 __all__ = ["PERIOD_PARTS", "RUNNING_STATUSES", "NextPeriod", "Plan", "covering_grants", "decided_by", "identity",
            "next_period_end", "plan_grants", "plan_next_periods", "renewable", "renews_by_period", "running_grants",
@@ -126,6 +127,7 @@ def plan_grants(conn: Connection, scheme: Scheme, d: dt.date,
     """For ``(holder, key, grant terms)`` of eligible decisions: a :class:`Plan` per key, and the running grants
     to end because the benefit moves to another identity (each with the plate it moves to)."""
     running = running_grants(conn, scheme, (h for h, _, _ in decisions), d)
+    supplied = subject_kind(scheme.subject).identity  # LEZ: the benefit moves to the decision's plate
     window = window_days(scheme, d)
     plans: dict[str, Plan] = {}
     ending: dict[int, tuple[Any, str]] = {}
@@ -133,9 +135,10 @@ def plan_grants(conn: Connection, scheme: Scheme, d: dt.date,
         mine = running.get(holder, [])
         ident = identity(scheme, key)
         same = [g for g in mine if identity(scheme, g.grant_key) == ident]
+        moved_to = " ".join(str(terms.get(part.name) or "") for part in supplied)
         for g in mine:
             if identity(scheme, g.grant_key) != ident:
-                ending.setdefault(g.id, (g, str(terms.get("vehicle_plate") or "")))
+                ending.setdefault(g.id, (g, moved_to))
         if not same or any(g.grant_key == key for g in same):
             plans[key] = Plan("new")  # a first grant, or this very grant again (the insert adds nothing)
             continue

@@ -4,6 +4,8 @@
   after ``STAGING_DAYS`` (a run abandoned half-way must not keep MAGDA outcomes around);
 - decisions and grants: after their ``retain_until`` (``DECISION_RETENTION_YEARS`` after the period); a
   grant's outbox rows go with it (``ON DELETE CASCADE``);
+- bezwaren and manual decisions: after their ``retain_until`` (``DECISION_RETENTION_YEARS`` after the decision's
+  reference date), except a manual decision that still prevails over the runs (and its bezwaar);
 - mutation subjects: ``MUTATION_DAYS`` after the batch was read, once every scheme has decided them (``done_at``):
   a batch whose re-evaluation failed keeps its persons until a later run does it (the batch row, a count and the
   cursor, stays);
@@ -21,8 +23,10 @@ from sqlalchemy import Engine, delete, func, or_, select
 
 from proactief.ledger.audit import purge_expired_consultations
 from proactief.ledger.models import (
+    Bezwaar,
     DecisionRow,
     GrantRow,
+    ManualDecision,
     MutationBatch,
     MutationSubject,
     OutboxMessage,
@@ -30,6 +34,7 @@ from proactief.ledger.models import (
     SchemeRun,
     StagedAdvice,
 )
+from proactief.lifecycle.manual_decisions import PREVAILING
 
 __all__ = ["MUTATION_DAYS", "STAGING_DAYS", "apply_retention"]
 
@@ -59,6 +64,13 @@ def apply_retention(engine: Engine, today: dt.date) -> dict[str, int]:
                                             .where(OutboxMessage.grant_id.in_(expired_grants))).scalar_one())
         counts["benefit_grant"] = conn.execute(delete(GrantRow).where(GrantRow.retain_until < today)).rowcount or 0
         counts["decision"] = conn.execute(delete(DecisionRow).where(DecisionRow.retain_until < today)).rowcount or 0
+        # A manual decision that still prevails over the runs (a refusal for good, a grant not ended) is kept.
+        counts["manual_decision"] = conn.execute(delete(ManualDecision).where(
+            ManualDecision.retain_until < today,
+            or_(ManualDecision.status.not_in(PREVAILING), ManualDecision.valid_until < today))).rowcount or 0
+        counts["bezwaar"] = conn.execute(delete(Bezwaar).where(
+            Bezwaar.retain_until < today, Bezwaar.id.not_in(
+                select(ManualDecision.bezwaar_id).where(ManualDecision.bezwaar_id.is_not(None))))).rowcount or 0
         old_batches = select(MutationBatch.id).where(MutationBatch.fetched_at < mutation_cutoff,
                                                      MutationBatch.done_at.is_not(None))
         counts["mutation_subject"] = conn.execute(delete(MutationSubject).where(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,6 +30,7 @@ from sqlalchemy import Connection, Engine, String, cast, delete, func, select, t
 from sqlalchemy.dialects import postgresql, sqlite
 
 from proactief.insz import validate_insz
+from proactief.ledger.bulk import JsonText, copy_rows
 from proactief.ledger.models import (
     DECISION_RETENTION_YEARS,
     DecisionRow,
@@ -44,10 +46,13 @@ from proactief.ledger.models import (
     SchemeRun,
     StagedAdvice,
 )
-from proactief.lifecycle import renewals
+from proactief.lifecycle import manual_decisions, renewals
+from proactief.lifecycle.addressees import addressees
 from proactief.lifecycle.mutations import batches_to_reevaluate, mark_batches_decided
 from proactief.schemes import Outcome, Scheme, load_scheme, scheme_ids
 from proactief.schemes.facts import DATA_ERROR_REASON, OBJECTION_REASON, TRANSIENT_REASON
+from proactief.schemes.inforce import require_in_force
+from proactief.schemes.subjects import grant_system, identity_parts, subject_kind
 
 if TYPE_CHECKING:
     from proactief.advice import Advice
@@ -181,6 +186,7 @@ def open_run(engine: Engine, scheme_id: str, logical_date: dt.date, *, external_
     triggered = sorted({int(b) for b in (*mutation_batches, *(() if mutation_batch is None else (mutation_batch,)))})
     selection = "subjects" if subjects else "mutations" if triggered else "population"
     d = scheme.reference_date_for(logical_date)
+    require_in_force(scheme, d)  # a ValueError: the DAG fails the run at once, before anyone is selected or asked
     with engine.begin() as conn:
         found = conn.execute(select(SchemeRun.id).where(SchemeRun.external_id == external_id)).scalar_one_or_none()
         if found is not None:
@@ -223,13 +229,19 @@ def _candidates(conn: Connection, run: SchemeRun, scheme: Scheme, city: CityFile
         asked = list(dict.fromkeys(conn.execute(
             select(MutationSubject.insz).where(MutationSubject.batch_id.in_(_run_batches(run)))
             .order_by(MutationSubject.batch_id, MutationSubject.insz)).scalars()))
+    return _chosen(asked, population, scheme, city)
+
+
+def _chosen(asked: Sequence[str], population: Sequence[str], scheme: Scheme, city: CityFiles) -> tuple[list[str], int]:
+    """Of the asked-for persons, those the scheme decides about, and how many fall outside its population."""
+    via_reference_person = subject_kind(scheme.subject).reevaluate_via_reference_person
     in_population = set(population)
     chosen: dict[str, None] = {}
     outside = 0
     for insz in asked:
         if insz in in_population:
             chosen[insz] = None
-        elif scheme.subject == "household":  # a member changed: re-evaluate the household's reference person
+        elif via_reference_person:  # a member changed: re-evaluate the household's reference person
             members = (insz, *city.household_of(insz))
             refs = [m for m in members if m in city.reference_persons and m in in_population]
             if refs:
@@ -311,11 +323,51 @@ def chunk_city_data(conn: Connection, subjects: Sequence[str]) -> CityFiles:
     return city
 
 
-def _staged_row(run_id: int, advice: Advice, at: dt.datetime, scheme: Scheme) -> dict[str, Any]:
-    """The staged outcome; an eligible one carries its grant key already, so ``decide`` can stay in SQL."""
+_STAGED_COLUMNS = ("run_id", "insz", "outcome", "transient", "data_error", "advice", "staged_at")
+
+
+_TRACE_MARK = "\x00trace"
+_TRACE_MARK_JSON = json.dumps(_TRACE_MARK)
+
+
+class _Traces:
+    """The JSON text of each explanation trace, made once: a chunk's advices share a few dozen traces (the
+    advisor memoises decisions), and serialising the same trace for every subject was most of staging's cost."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[tuple[Any, ...], str]] = {}
+
+    def text(self, trace: tuple[Any, ...]) -> str:
+        hit = self._texts.get(id(trace))
+        if hit is None or hit[0] is not trace:
+            from proactief.advice.engine import trace_json
+
+            hit = (trace, json.dumps(trace_json(trace)))
+            self._texts[id(trace)] = hit  # keeps the trace alive, so its id is not reused meanwhile
+        return hit[1]
+
+
+def _staged_row(run_id: int, advice: Advice, at: dt.datetime, scheme: Scheme,
+                traces: _Traces | None = None) -> dict[str, Any]:
+    """The staged outcome; an eligible one carries its grant key already, so ``decide`` can stay in SQL.
+
+    ``advice`` is the summary as JSON text (exactly ``json.dumps`` of :func:`_staged_summary`), the trace
+    spliced in from ``traces``."""
+    summary = _staged_summary(advice, scheme, trace_as=_TRACE_MARK)
+    text = json.dumps(summary).replace(_TRACE_MARK_JSON, (traces or _Traces()).text(advice.trace), 1)
+    return {**_staged_flags(run_id, advice, at), "advice": JsonText(text), "reasons": summary["reasons"]}
+
+
+def _staged_flags(run_id: int, advice: Advice, at: dt.datetime) -> dict[str, Any]:
     transient = advice.decision is Outcome.UNDETERMINED and bool(TRANSIENT_REASONS & set(advice.reasons))
     data_error = advice.decision is Outcome.UNDETERMINED and DATA_ERROR_REASON in advice.reasons
-    summary = advice.to_json()
+    return {"run_id": run_id, "insz": advice.subject, "outcome": advice.decision.value, "transient": transient,
+            "data_error": data_error, "staged_at": at}
+
+
+def _staged_summary(advice: Advice, scheme: Scheme, *, trace_as: Any = None) -> dict[str, Any]:
+    """What is staged of an advice: its summary, and for a grant its terms (and, eligible, its key)."""
+    summary = advice.to_json(trace_as=trace_as)
     if advice.grant is not None:
         summary["grant_terms"] = {
             "system": advice.grant.system,
@@ -323,7 +375,7 @@ def _staged_row(run_id: int, advice: Advice, at: dt.datetime, scheme: Scheme) ->
             "valid_until": advice.grant.valid_until.isoformat() if advice.grant.valid_until else None,
             "key_parts": [[k, v] for k, v in advice.grant.key_parts],
             "attributes": dict(advice.grant.attributes),
-            "vehicle_plate": advice.grant.vehicle_plate,
+            **{part.name: getattr(advice.grant, part.name) for part in identity_parts()},
             "amounts": {k: str(v) for k, v in advice.amounts.items()},
             "percentages": {k: str(v) for k, v in advice.percentages.items()},
             "basis": dict(advice.grant.basis),
@@ -335,9 +387,27 @@ def _staged_row(run_id: int, advice: Advice, at: dt.datetime, scheme: Scheme) ->
             summary["grant_key"] = _grant_key(scheme, recipient, summary["grant_terms"])
             if advice.household_reference is not None:
                 summary["grant_recipient"] = advice.household_reference
-    return {"run_id": run_id, "insz": advice.subject, "outcome": advice.decision.value, "transient": transient,
-            "data_error": data_error,
-            "advice": summary, "staged_at": at}
+    return summary
+
+
+class _AnswerDates:
+    """An audit sink in front of the ledger's: passes every consultation on and keeps, per MAGDA service, the date
+    of the latest answer (ok or definitive) — the as-of of what the run learnt from that source (no values)."""
+
+    def __init__(self, sink: Any) -> None:
+        import threading
+
+        self._sink = sink
+        self._lock = threading.Lock()
+        self.latest: dict[str, dt.date] = {}
+
+    def record(self, consultations: Sequence[Any]) -> None:
+        self._sink.record(consultations)
+        with self._lock:
+            for c in consultations:
+                if str(getattr(c.outcome, "value", c.outcome)) in ("ok", "definitive"):
+                    day = _aware(c.requested_at).astimezone(dt.UTC).date()
+                    self.latest[c.service] = max(day, self.latest.get(c.service, day))
 
 
 def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
@@ -359,19 +429,23 @@ def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
     scheme = load_scheme(run.scheme_id)
     if scheme.id not in magda.hoedanigheden:  # the definition names the purpose's Hoedanigheid
         magda = replace(magda, hoedanigheden={**magda.hoedanigheden, scheme.id: scheme.magda.hoedanigheid})
-    with MagdaClient(magda, LedgerAuditSink(engine)) as client:
+    answered = _AnswerDates(LedgerAuditSink(engine))
+    with MagdaClient(magda, answered) as client:
         # Household members and reference persons who objected are never asked about either: the advisor asks
         # the ledger which of the persons it is about to ask about objected (one query per round, not per person).
         advisor = Advisor(client, scheme, city, list_chunk_size=list_chunk_size,
                           withheld=lambda people: _objectors(engine, people))
         advices = list(advisor.advise_many(asked, run.reference_date))
+    from proactief.freshness import record_answers
+
+    record_answers(engine, run_id, answered.latest)
     at = _now()
     with engine.begin() as conn:
         after = _opted_out(conn, asked)  # objected while we asked: forget what we learnt
-        rows = [_staged_row(run_id, a, at, scheme) for a in advices if a.subject not in after]
+        traces = _Traces()
+        rows = [_staged_row(run_id, a, at, scheme, traces) for a in advices if a.subject not in after]
         conn.execute(delete(StagedAdvice).where(StagedAdvice.run_id == run_id, StagedAdvice.insz.in_(subjects)))
-        if rows:
-            conn.execute(StagedAdvice.__table__.insert(), rows)
+        copy_rows(conn, StagedAdvice.__table__, _STAGED_COLUMNS, [[r[c] for c in _STAGED_COLUMNS] for r in rows])
         if after:
             conn.execute(delete(RunSubject).where(RunSubject.run_id == run_id, RunSubject.insz.in_(after)))
     counts = Counter(r["outcome"] for r in rows)
@@ -379,7 +453,7 @@ def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
            "transient": sum(1 for r in rows if r["transient"]),
            "data_errors": sum(1 for r in rows if r["data_error"]),
            "household_disagreements": sum(1 for a in advices if a.household_differs),
-           "household_objections": sum(1 for r in rows if OBJECTION_REASON in r["advice"]["reasons"]),
+           "household_objections": sum(1 for r in rows if OBJECTION_REASON in r["reasons"]),
            "withheld_questions": advisor.stats.withheld,
            "skipped_opted_out": len(before) + len(after),
            **{k: counts.get(k, 0) for k in ("eligible", "not_eligible", "undetermined")}}
@@ -419,11 +493,18 @@ def decide(engine: Engine, run_id: int) -> dict[str, int]:
         else:
             _decide_rows(conn, run, at, retain)
         conn.execute(delete(StagedAdvice).where(StagedAdvice.run_id == run_id))
+        manual = manual_decisions.prevail(conn, run)
         counts = _decision_counts(conn, run_id)
         objections = _household_objections(conn, run_id)
-        _set_figures(conn, run_id, "decided", decisions=counts, household_objections=objections)
+        extra = {"manual_decisions": manual} if any(manual.values()) else {}
+        _set_figures(conn, run_id, "decided", decisions=counts, household_objections=objections, **extra)
     log.info("run %s decided: %s", run_id, counts)
     return counts
+
+
+def _automatic() -> Any:
+    """Decisions the automatic run acts on: not those a case worker's manual decision prevails over."""
+    return DecisionRow.advice["manual_decision"].as_string().is_(None)
 
 
 def _decide_rows(conn: Connection, run: Any, at: dt.datetime, retain: dt.date) -> None:
@@ -488,16 +569,24 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                                        DecisionRow.advice["grant_terms"].label("terms"),
                                        DecisionRow.advice["grant_key"].as_string().label("key"),
                                        DecisionRow.advice["grant_recipient"].as_string().label("recipient"))
-                                .where(DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value)
+                                .where(DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value,
+                                       _automatic())
                                 .order_by(DecisionRow.id)).all()
+        manual = manual_decisions.prevailing_count(conn, run_id)
     granted = already = skipped = renewed = running = moved = 0
     renewable = renewals.renewable(scheme)
     by_period = renewals.renews_by_period(scheme)
+    revokes = grant_system(scheme.grant.system).revokes
+    enrichment = subject_kind(scheme.subject).grant_enrichment
+    enrich = _ENRICHMENTS[enrichment] if enrichment is not None else None
     retain = _add_years(run.reference_date, DECISION_RETENTION_YEARS)
+    # "wacht op pas": how long a grant waits for the person's card and how the letter says to get one, as on D
+    card = scheme.grant.awaiting_card_terms(lambda name: scheme.parameter(name, run.reference_date))
+    card_terms = {"awaiting_card": card} if card is not None else {}
     for part in _chunks(eligible, _BATCH):
         with engine.begin() as conn:
             opted = _opted_out(conn, (p for r in part for p in (r.insz, r.recipient) if p))
-            schools = _institutions(conn, [r.insz for r in part], run.period) if scheme.subject == "child" else {}
+            schools = enrich(conn, [r.insz for r in part], run.period) if enrich is not None else {}
             grants, outbox, nexts = [], [], []
             at = _now()
             plans: dict[str, renewals.Plan] = {}
@@ -526,7 +615,7 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                     "run_id": run_id, "decision_id": r.id, "system": terms["system"], "tier": r.tier,
                     "amount": r.amount, "valid_from": dt.date.fromisoformat(terms["valid_from"]),
                     "valid_until": dt.date.fromisoformat(terms["valid_until"]) if terms["valid_until"] else None,
-                    "terms": _downstream_terms(terms, schools.get(r.insz)),
+                    "terms": {**_downstream_terms(terms, schools.get(r.insz)), **card_terms},
                     "status": "granted", "granted_at": at, "retain_until": retain})
                 if plan is not None and plan.action == "renew":
                     assert plan.valid_from is not None and plan.previous_until is not None
@@ -554,18 +643,48 @@ def grant(engine: Engine, run_id: int) -> dict[str, Any]:
                 for g in grants:
                     outbox.append(_outbox_row(ids[g["grant_key"]], g["grant_key"], "grant", scheme.grant.system, at))
                 _insert_ignore(conn, OutboxMessage.__table__, outbox, ("grant_id", "kind", "channel"))
-    revoked = _queue_revocations(engine, run, scheme) if scheme.grant.magda_service else 0
+    revoked = _queue_revocations(engine, run, scheme) if revokes else 0
     with engine.begin() as conn:
         figures = {"granted": granted, "already_granted": already, "skipped_opted_out": skipped}
+        if manual:
+            figures["manual_decision_in_force"] = manual  # a case worker's decision prevails: no grant, no revoke
         if renewable:
             figures.update(renewed=renewed, running=running, moved=moved)
         elif by_period:
             figures["renewed"] = renewed
-        if scheme.grant.magda_service:
+        if revokes:
             figures["revoked"] = revoked
         _set_figures(conn, run_id, "granted", grant=figures)
     log.info("run %s grant: %s", run_id, figures)
     return {**figures, "dry_run": False}
+
+
+def write_grant(conn: Connection, scheme: Scheme, row: dict[str, Any], at: dt.datetime) -> tuple[int, bool]:
+    """Write one grant (a ``benefit_grant`` row as :func:`grant` builds it) with its downstream ``grant`` outbox
+    row, in the caller's transaction, the way :func:`grant` does: idempotent by (scheme, grant key). Returns the
+    grant's id and whether it is new. A case worker's confirmed manual grant goes through here."""
+    new = _insert_ignore(conn, GrantRow.__table__, [row], ("scheme_id", "grant_key"))
+    grant_id = int(conn.execute(select(GrantRow.id).where(GrantRow.scheme_id == row["scheme_id"],
+                                                          GrantRow.grant_key == row["grant_key"])).scalar_one())
+    _insert_ignore(conn, OutboxMessage.__table__, [_outbox_row(grant_id, row["grant_key"], "grant",
+                                                               scheme.grant.system, at)],
+                   ("grant_id", "kind", "channel"))
+    return grant_id, bool(new)
+
+
+def downstream_terms(terms: dict[str, Any]) -> dict[str, Any]:
+    """What the downstream system and the letter need of grant ``terms`` (as a decision's ``grant_terms``)."""
+    return _downstream_terms(terms, None)
+
+
+def grant_key(scheme: Scheme, insz: str, terms: dict[str, Any]) -> str:
+    """The grant key the automatic grant step gives ``terms`` for subject ``insz``."""
+    return _grant_key(scheme, insz, terms)
+
+
+def notice_channel(scheme: Scheme, resident: tuple[str | None, str | None] | None) -> str:
+    """The channel a notice of ``scheme`` to a resident with (e-mail, address) goes by."""
+    return _notice_channel(scheme, resident)
 
 
 def _queue_revocations(engine: Engine, run: Any, scheme: Scheme) -> int:
@@ -575,7 +694,7 @@ def _queue_revocations(engine: Engine, run: Any, scheme: Scheme) -> int:
     d = run.reference_date
     with engine.begin() as conn:
         lost = select(DecisionRow.insz).where(DecisionRow.run_id == run.id,
-                                              DecisionRow.decision == Outcome.NOT_ELIGIBLE.value)
+                                              DecisionRow.decision == Outcome.NOT_ELIGIBLE.value, _automatic())
         # valid_from is not bounded: a renewal that has not begun yet ends too (the register removes it whole).
         # A grant a later D's run made is not this decision's to end (a re-run or backfill of a past D).
         rows = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.terms, GrantRow.insz,
@@ -601,9 +720,10 @@ def _end_grants(conn: Connection, scheme: Scheme, rows: Sequence[Any], d: dt.dat
             if moved_to.get(r.id):
                 terms["moved_to"] = moved_to[r.id]
             conn.execute(update(GrantRow).where(GrantRow.id == r.id).values(terms=terms))
+    to = addressees(conn, scheme.notification.recipient, [r.insz for r in rows], _opted_out)
     people = {p.insz: (p.email, p.address_line) for p in conn.execute(
         select(Resident.insz, Resident.email, Resident.address_line)
-        .where(Resident.insz.in_([r.insz for r in rows])))}
+        .where(Resident.insz.in_([*(r.insz for r in rows), *to.to.values()])))}
     # One stop notice per grant whatever the channel (the resident's address may change between runs), and one
     # per benefit: of a grant and its renewal, the earlier one tells.
     told = set(conn.execute(select(OutboxMessage.grant_id).where(
@@ -612,8 +732,11 @@ def _end_grants(conn: Connection, scheme: Scheme, rows: Sequence[Any], d: dt.dat
     for r in sorted(rows, key=lambda r: (r.valid_from, r.id)):
         first.setdefault((r.insz, renewals.identity(scheme, r.grant_key)), r)
     _insert_ignore(conn, OutboxMessage.__table__,
-                   [_outbox_row(r.id, r.grant_key, "notify_stop", _notice_channel(scheme, people.get(r.insz)), at)
-                    for r in first.values() if r.id not in told], ("grant_id", "kind", "channel"))
+                   [_outbox_row(r.id, r.grant_key, "notify_stop",
+                                _notice_channel(scheme, people.get(to.to.get(r.insz, r.insz))), at,
+                                addressee=to.to.get(r.insz))
+                    for r in first.values() if r.id not in told and r.insz not in to.skipped],
+                   ("grant_id", "kind", "channel"))
     return _insert_ignore(conn, OutboxMessage.__table__,
                           [_outbox_row(r.id, r.grant_key, "revoke", scheme.grant.system, at) for r in rows],
                           ("grant_id", "kind", "channel"))
@@ -630,12 +753,18 @@ def _institutions(conn: Connection, children: Sequence[str], school_year: str) -
     return out
 
 
+_ENRICHMENTS = {"enrolment_institution": _institutions}
+"""What the lifecycle adds to a subject kind's grants (``SubjectKind.grant_enrichment``), read from the ledger."""
+
+
 def _downstream_terms(terms: dict[str, Any], school: tuple[str, str] | None) -> dict[str, Any]:
-    """What the downstream system and the letter need of a grant: attributes, plate, amounts, percentages,
-    the counts behind an amount (household size), the school; the sources the decision used (names only)."""
+    """What the downstream system and the letter need of a grant: attributes, the subject's key parts (plate),
+    amounts, percentages, the counts behind an amount (household size), the school; the sources the decision used
+    (names only)."""
     out: dict[str, Any] = dict(terms["attributes"])
-    if terms.get("vehicle_plate"):
-        out["vehicle_plate"] = terms["vehicle_plate"]
+    for part in identity_parts():
+        if terms.get(part.name):
+            out[part.name] = terms[part.name]
     for name in ("amounts", "percentages", "sources"):
         if terms.get(name):
             out[name] = terms[name]
@@ -645,10 +774,12 @@ def _downstream_terms(terms: dict[str, Any], school: tuple[str, str] | None) -> 
     return out
 
 
-def _outbox_row(grant_id: int, grant_key: str, kind: str, channel: str, at: dt.datetime) -> dict[str, Any]:
+def _outbox_row(grant_id: int, grant_key: str, kind: str, channel: str, at: dt.datetime, *,
+                addressee: str | None = None) -> dict[str, Any]:
+    """One outbox row; ``addressee``: the INSZ a notification goes to when it is not the grant's holder."""
     digest = hashlib.sha256(f"{grant_key}|{kind}|{channel}".encode()).hexdigest()[:24]
     return {"grant_id": grant_id, "kind": kind, "channel": channel, "status": "pending", "attempts": 0,
-            "message_id": f"{kind}.{channel}.{digest}@proactief.gent", "created_at": at}
+            "message_id": f"{kind}.{channel}.{digest}@proactief.gent", "created_at": at, "addressee": addressee}
 
 
 def _notice_channel(scheme: Scheme, resident: tuple[str | None, str | None] | None) -> str:
@@ -673,39 +804,47 @@ def notify(engine: Engine, run_id: int) -> dict[str, Any]:
             return {"queued": 0, "skipped_opted_out": 0, "dry_run": True}
         scheme = load_scheme(run.scheme_id)
         keys = list(conn.execute(select(DecisionRow.advice["grant_key"].as_string()).where(
-            DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value)).scalars())
+            DecisionRow.run_id == run_id, DecisionRow.decision == Outcome.ELIGIBLE.value, _automatic())).scalars())
         if renewals.renews_by_period(scheme):  # the next period's renewals this run made have keys of their own
             keys = list(dict.fromkeys([*keys, *conn.execute(select(GrantRow.grant_key).where(
                 GrantRow.scheme_id == run.scheme_id, GrantRow.run_id == run_id,
                 GrantRow.terms["renews"].as_string().is_not(None))).scalars()]))
     queued = skipped = 0
+    addressed: Counter[str] = Counter()
     for part in _chunks([k for k in keys if k], _BATCH):
         with engine.begin() as conn:
             grants = conn.execute(select(GrantRow.id, GrantRow.grant_key, GrantRow.insz,
                                          GrantRow.terms["renews"].as_string().label("renews")).where(
                 GrantRow.scheme_id == run.scheme_id, GrantRow.grant_key.in_(part))).all()
-            opted = _opted_out(conn, (g.insz for g in grants))
-            people = {r.insz: (r.email, r.address_line) for r in conn.execute(
-                select(Resident.insz, Resident.email, Resident.address_line)
-                .where(Resident.insz.in_([g.insz for g in grants])))}
-            at = _now()
-            rows = []
-            for g in grants:
-                if g.insz in opted:
-                    skipped += 1
-                    continue
-                rows.append(_outbox_row(g.id, g.grant_key, "notify_renew" if g.renews else "notify",
-                                        _notice_channel(scheme, people.get(g.insz)), at))
             # One notice per grant whatever the channel: skip grants that already have one.
             have = set(conn.execute(select(OutboxMessage.grant_id).where(
                 OutboxMessage.kind.in_(("notify", "notify_renew")),
-                OutboxMessage.grant_id.in_([r["grant_id"] for r in rows]))).scalars())
-            queued += _insert_ignore(conn, OutboxMessage.__table__, [r for r in rows if r["grant_id"] not in have],
-                                     ("grant_id", "kind", "channel"))
+                OutboxMessage.grant_id.in_([g.id for g in grants]))).scalars())
+            grants = [g for g in grants if g.id not in have]
+            opted = _opted_out(conn, (g.insz for g in grants))
+            # Who is told: the holder, or (``recipient: parents``) a parent in the holder's household.
+            to = addressees(conn, scheme.notification.recipient, [g.insz for g in grants if g.insz not in opted],
+                            _opted_out)
+            addressed.update(to.figures)
+            people = {r.insz: (r.email, r.address_line) for r in conn.execute(
+                select(Resident.insz, Resident.email, Resident.address_line)
+                .where(Resident.insz.in_([*(g.insz for g in grants), *to.to.values()])))}
+            at = _now()
+            rows = []
+            for g in grants:
+                if g.insz in opted or g.insz in to.skipped:
+                    skipped += 1
+                    continue
+                addressee = to.to.get(g.insz)
+                rows.append(_outbox_row(g.id, g.grant_key, "notify_renew" if g.renews else "notify",
+                                        _notice_channel(scheme, people.get(addressee or g.insz)), at,
+                                        addressee=addressee))
+            queued += _insert_ignore(conn, OutboxMessage.__table__, rows, ("grant_id", "kind", "channel"))
+    figures = {"queued": queued, "skipped_opted_out": skipped, **dict(sorted(addressed.items()))}
     with engine.begin() as conn:
-        _set_figures(conn, run_id, "notified", notify={"queued": queued, "skipped_opted_out": skipped})
-    log.info("run %s notify: %d queued, %d skipped (opted out)", run_id, queued, skipped)
-    return {"queued": queued, "skipped_opted_out": skipped, "dry_run": False}
+        _set_figures(conn, run_id, "notified", notify=figures)
+    log.info("run %s notify: %s", run_id, figures)
+    return {**figures, "dry_run": False}
 
 
 # ------------------------------------------------------------------------------------------ data quality
@@ -735,6 +874,9 @@ def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_sha
                                                      Resident.reference_person)).all(),
                                  columns=["insz", "household_id", "reference_person"])
             result = quality.check_population(frame)
+            if run is not None:  # a scheme run: its sources must be fresh enough for its reference date
+                stale = _source_states(conn, run)
+                result = quality.merge_results("population", quality.check_freshness(stale), result)
         elif run is None:
             raise ValueError(f"the {step} check needs a run id")
         elif step == "magda_results":
@@ -761,12 +903,26 @@ def check(engine: Engine, run_id: int | None, step: DQStep, *, max_transient_sha
                                                            success=result.success, result=result.to_json(),
                                                            checked_at=_now()))
         if run_id is not None:
-            extra = ({"data_errors": result.statistics["data_errors"],
-                      "household_disagreements": result.statistics["household_disagreements"]}
-                     if step == "magda_results" else {})
+            extra: dict[str, Any] = ({"data_errors": result.statistics["data_errors"],
+                                      "household_disagreements": result.statistics["household_disagreements"]}
+                                     if step == "magda_results" else {})
+            if step == "population":
+                extra["stale_sources"] = [f.detail.removeprefix("stale source: ") for f in result.failures
+                                          if f.detail.startswith("stale source: ")]
             _set_figures(conn, run_id, None, **{f"dq_{step}": "passed" if result.success else "failed"}, **extra)
     log.info("run %s DQ %s: %s", run_id, step, result.summary())
     return result
+
+
+def _source_states(conn: Connection, run: Any) -> list[dict[str, Any]]:
+    """The city sources the run's scheme uses, judged against the run's reference date (names and dates only)."""
+    from proactief.freshness import judge_for_run
+
+    states = judge_for_run(conn, load_scheme(run.scheme_id), run.reference_date)
+    for s in states:
+        if s.stale:
+            log.warning("run %s: %s", run.id, s.message())
+    return [{"source": s.source, "stale": s.stale, "message": s.message(), "age_days": s.age_days} for s in states]
 
 
 def _reconciliation_frame(conn: Connection, run: SchemeRun) -> Any:

@@ -13,9 +13,20 @@ The same sync registers everyone not yet registered. Persons with an active obje
 are deregistered if they were): registering is itself processing their data; after a withdrawal the next sync
 registers them again.
 
+Each resident's district (``resident.district``) comes from the extract's optional ``wijk`` column; an extract
+without it leaves every district empty (unknown), it does not keep an earlier import's. The name
+(``resident.first_name``, ``resident.last_name``, optional columns ``first_name``, ``last_name``) the same way: it is
+read only when a message is sent, to address it by name.
+
 A missing ``ocmw.csv`` or ``enrolments.csv`` means that data set was not delivered this time: its previous
 content stays and the import reports ``None`` for it (an empty table = never delivered; see
 :mod:`proactief.lifecycle.citydata`). A missing ``residents.csv`` is an error: there is nothing to sync.
+
+Each delivered file's as-of date and sha256 are recorded in the same transaction (``source_as_of``; the
+stale-source alarm of :mod:`proactief.freshness` judges them). The as-of comes from, in this order: the caller's
+``as_of`` (``proactief optout sync --as-of``), the folder's ``manifest.json`` (``{"as_of": "2026-11-01"}``, as the
+city's delivery and the synthetic generator write it), else the file's modification time (its UTC date). A file
+not delivered records nothing, so its last as-of ages until the alarm goes.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,8 +43,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
+from proactief.citydata import iter_enrolments, iter_ocmw, iter_residents
 from proactief.ledger.models import Enrolment, OcmwPeriod, OptOut, Resident
-from proactief.population.readers import iter_enrolments, iter_ocmw, iter_residents
 
 if TYPE_CHECKING:
     from proactief.magda.config import MagdaConfig
@@ -45,7 +57,7 @@ REPERTORIUM_BATCH = 500
 """Persons per RegistreerInschrijving / RegistreerUitschrijving message."""
 _INSERT_BATCH = 5000
 _RESIDENT_COLUMNS = ("insz", "household_id", "reference_person", "position", "address_kind", "postcode",
-                     "nis_code", "since", "email", "address_line")
+                     "nis_code", "since", "email", "address_line", "district", "first_name", "last_name")
 _OCMW_COLUMNS = ("insz", "kind", "begin", "end")
 _ENROLMENT_COLUMNS = ("insz", "institution_id", "institution_name", "kind", "school_year")
 _NULL = "\\N"
@@ -55,12 +67,27 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _snapshot(path: Path) -> str:
+def _digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()
+
+
+def _as_of(folder: Path, path: Path, given: dt.date | None) -> tuple[dt.date, str]:
+    """A delivered file's as-of date and where it came from (``option``, ``manifest``, ``mtime``)."""
+    if given is not None:
+        return given, "option"
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        try:
+            raw = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
+            if raw is not None:
+                return dt.date.fromisoformat(str(raw)), "manifest"
+        except (ValueError, AttributeError) as exc:
+            raise ValueError(f"{manifest}: 'as_of' must be an ISO date (YYYY-MM-DD): {type(exc).__name__}") from None
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date(), "mtime"
 
 
 def _cell(value: object) -> str:
@@ -128,20 +155,27 @@ def _copy(conn: Connection, table: str, columns: Sequence[str], spool: IO[str]) 
         cursor.close()
 
 
-def import_city_data(engine: Engine, folder: Path | str) -> dict[str, Any]:
+def import_city_data(engine: Engine, folder: Path | str, *, as_of: dt.date | None = None) -> dict[str, Any]:
     """Replace the ledger's city data with the files in ``folder``; returns counts only.
 
-    ``{"residents", "joined", "left", "ocmw", "enrolments", "snapshot"}``: ``joined`` = persons not in the
-    previous extract, ``left`` = persons of the previous extract missing now (marked, deregistered later);
+    ``{"residents", "joined", "left", "ocmw", "enrolments", "snapshot", "as_of"}``: ``as_of`` maps each delivered
+    file to its recorded as-of date (``as_of`` given here wins over ``manifest.json`` and the files' times);
+    ``joined`` = persons not in the previous extract, ``left`` = persons of the previous extract missing now
+    (marked, deregistered later);
     ``ocmw`` / ``enrolments`` are ``None`` when that file was not delivered (previous content kept).
-    Raises :class:`~proactief.population.PopulationFileError` (file and line, no personal data) on any bad row,
-    changing nothing, and ``FileNotFoundError`` when ``residents.csv`` is missing.
+    Raises :class:`~proactief.citydata.PopulationFileError` (file and line, no personal data) on any bad row,
+    changing nothing, ``FileNotFoundError`` when ``residents.csv`` is missing, and ``ValueError`` when
+    ``manifest.json`` has an ``as_of`` that is not a date.
     """
     folder = Path(folder)
     residents_path = folder / "residents.csv"
     if not residents_path.is_file():
         raise FileNotFoundError(f"residents.csv was not delivered: {residents_path}")
-    snapshot = _snapshot(residents_path)
+    from proactief.freshness import record_import, source_of_file
+
+    delivered = [residents_path, *(p for p in (folder / "ocmw.csv", folder / "enrolments.csv") if p.is_file())]
+    stamps = {p.name: (*_as_of(folder, p, as_of), _digest(p)) for p in delivered}
+    snapshot = stamps["residents.csv"][2][:16]
     spools: list[IO[str]] = []
     try:
         residents, n_residents = _spool(iter_residents(residents_path), _RESIDENT_COLUMNS)
@@ -170,23 +204,31 @@ def import_city_data(engine: Engine, folder: Path | str) -> dict[str, Any]:
                 else:
                     for batch in _records(spool, columns, _CONVERT):
                         conn.execute(insert(model), batch)
+            counted = {"residents.csv": n_residents, "ocmw.csv": n_ocmw, "enrolments.csv": n_enrolments}
+            for name, (day, origin, digest) in stamps.items():
+                decl = source_of_file(name)
+                if decl is not None:
+                    record_import(conn, decl, day, origin, digest, counted[name])
     finally:
         for spool in spools:
             spool.close()
     for name, n in (("ocmw.csv", n_ocmw), ("enrolments.csv", n_enrolments)):
         if n is None:
             log.warning("%s was not delivered: the previous %s data stay in use", name, name[:-4])
-    log.info("city data imported (snapshot %s): %d residents, %d joined, %d left, ocmw %s, enrolments %s",
-             snapshot, n_residents, joined, left, n_ocmw, n_enrolments)
+    dates = {name: day.isoformat() for name, (day, _origin, _digest) in stamps.items()}
+    log.info("city data imported (snapshot %s): %d residents, %d joined, %d left, ocmw %s, enrolments %s; as of %s",
+             snapshot, n_residents, joined, left, n_ocmw, n_enrolments,
+             ", ".join(f"{n} {d} ({stamps[n][1]})" for n, d in dates.items()))
     return {"residents": n_residents, "joined": joined, "left": left, "ocmw": n_ocmw, "enrolments": n_enrolments,
-            "snapshot": snapshot}
+            "snapshot": snapshot, "as_of": dates}
 
 
 def _residents_pg(conn: Connection, spool: IO[str], snapshot: str, now: dt.datetime) -> tuple[int, int]:
     conn.execute(text(
         "CREATE TEMP TABLE resident_import (insz varchar(11) PRIMARY KEY, household_id varchar(20), "
         "reference_person boolean NOT NULL, position varchar(2), address_kind varchar(10) NOT NULL, "
-        "postcode varchar(4), nis_code varchar(5), since date, email varchar(254), address_line varchar(200)) "
+        "postcode varchar(4), nis_code varchar(5), since date, email varchar(254), address_line varchar(200), "
+        "district varchar(80), first_name varchar(100), last_name varchar(100)) "
         "ON COMMIT DROP"))
     _copy(conn, "resident_import", _RESIDENT_COLUMNS, spool)
     joined = conn.execute(text(

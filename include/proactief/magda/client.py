@@ -20,6 +20,7 @@ INSZ; a log line that must identify a person uses :func:`proactief.insz.pseudony
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import queue
@@ -133,6 +134,13 @@ class MagdaClient:
 
     def close(self) -> None:
         self.transport.close()
+
+    def with_audit(self, audit: AuditSink) -> MagdaClient:
+        """This client (same configuration and connection pool) recording to another sink: the advice service
+        tags each request's consultations with its caller without a pool per request. Close only the original."""
+        view = copy.copy(self)
+        view.audit = audit
+        return view
 
     def __enter__(self) -> MagdaClient:
         return self

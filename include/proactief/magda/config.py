@@ -7,6 +7,7 @@ so a wrong deployment fails before the first question is asked, never halfway th
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -114,6 +115,16 @@ class MagdaConfig:
                 problems.append("hoedanigheden: purposes and their Hoedanigheid must be non-empty")
         if self.gebruiker is not None and not is_valid_insz(self.gebruiker):
             problems.append("gebruiker: not a valid INSZ (11 digits, modulo-97 check)")
+        remote = sorted({name for name, url in self._urls() if not _loopback(url)})
+        if remote:
+            where = ", ".join(remote)
+            if any(urlsplit(url).scheme != "https" for name, url in self._urls() if name in remote):
+                problems.append(f"{where}: a MAGDA host other than this machine is reached over https only")
+            if not self.verify:
+                problems.append(f"verify: the server certificate is verified for any host but loopback ({where})")
+            if self.client_cert is None:
+                problems.append(f"client_cert/client_key: required for a MAGDA host other than this machine "
+                                f"({where}): the onboarding certificate (mutual TLS)")
         if (self.client_cert is None) != (self.client_key is None):
             problems.append("client_cert/client_key: give both (mutual TLS) or neither")
         for name in ("client_cert", "client_key", "ca_bundle"):
@@ -143,6 +154,13 @@ class MagdaConfig:
             problems.append("http_engine: curl or requests")
         if problems:
             raise MagdaConfigError("invalid MAGDA configuration: " + "; ".join(problems))
+
+    def _urls(self) -> list[tuple[str, str]]:
+        urls = [("base_url", self.base_url)]
+        if self.rest_base_url is not None:
+            urls.append(("rest_base_url", self.rest_base_url))
+        urls += [(f"endpoints[{key}]", url) for key, url in self.endpoints.items()]
+        return urls
 
     # ------------------------------------------------------------------ use
     def hoedanigheid_for(self, purpose: str | None) -> str:
@@ -204,6 +222,18 @@ _KINDS = {
 }
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
+
+
+def _loopback(url: str) -> bool:
+    """Only this machine may be reached without TLS, certificate checks and a client certificate (a local
+    simulator); every other host, the MAGDA test and production platforms included, may not."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _unknown(names: str) -> MagdaConfigError:

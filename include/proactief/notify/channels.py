@@ -1,12 +1,12 @@
 """The three ways a notice reaches a citizen: e-mail (SMTP), a printed letter, and the federal eBox.
 
 Each channel has a ``name`` (the outbox channel it serves) and ``send(notice, rendered) -> Delivered``. The
-outcome speaks the grant adapters' language (:mod:`proactief.grants.base`): ``Delivered`` (``already=True`` when
-the channel can tell the message was delivered before), :class:`TransientDeliveryError` (try again later:
-connection refused, timeout, 4xx SMTP, HTTP 5xx/429) or :class:`PermanentDeliveryError` (a person must act:
-recipient rejected, credentials refused, invalid data). The dispatcher may hand the same notice twice after a
-crash; the letter and the eBox then answer ``already``, e-mail cannot tell (its ``Message-ID`` lets the
-recipient's mail client fold the duplicate).
+outcome is the one every delivery has (:mod:`proactief.delivery`, as for the grant adapters): ``Delivered``
+(``already=True`` when the channel can tell the message was delivered before), :class:`TransientDeliveryError`
+(try again later: connection refused, timeout, 4xx SMTP, HTTP 5xx/429) or :class:`PermanentDeliveryError` (a
+person must act: recipient rejected, credentials refused, invalid data). The dispatcher may hand the same notice
+twice after a crash; the letter and the eBox then answer ``already``, e-mail cannot tell (its ``Message-ID`` lets
+the recipient's mail client fold the duplicate).
 
 No error message carries an INSZ, an e-mail address or a postal address: they are for the operator's log. Only
 the eBox request carries the INSZ, in its JSON body, because the eBox is addressed by it.
@@ -29,8 +29,7 @@ from urllib.parse import quote
 
 import requests
 
-from proactief.grants.base import Delivered, PermanentDeliveryError, TransientDeliveryError
-from proactief.grants.files import write_atomically
+from proactief.delivery import Delivered, PermanentDeliveryError, TransientDeliveryError, write_atomically
 from proactief.insz import InvalidINSZ, validate_insz
 from proactief.notify.model import Notice, NoticeChannel, RenderedNotice
 from proactief.notify.pdf import message_id_keyword, render_pdf
@@ -83,7 +82,9 @@ class SmtpChannel:
         msg = EmailMessage(policy=SMTP)
         try:
             msg["From"] = self.sender
-            msg["To"] = notice.email
+            # "Jan Peeters <jan@…>": the name from the register extract, read at send time (never stored)
+            msg["To"] = (email.utils.formataddr((notice.addressee_names[0], notice.email))
+                         if notice.addressee_names else notice.email)
             msg["Subject"] = rendered.subject
         except ValueError as exc:  # a header with a line break: invalid data, not a transient fault
             raise PermanentDeliveryError(f"notice {notice.message_id}: invalid e-mail header") from exc

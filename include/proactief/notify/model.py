@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
-    from proactief.grants.base import Delivered
+    from proactief.delivery import Delivered
 
-__all__ = ["BenefitLine", "Channel", "Notice", "NoticeChannel", "NoticeKind", "RenderedNotice"]
+__all__ = ["BenefitLine", "CardInfo", "Channel", "Notice", "NoticeChannel", "NoticeKind", "RenderedNotice"]
 
 Channel = Literal["email", "letter", "ebox"]
 NoticeKind = Literal["toegekend", "stopgezet", "verlengd"]
@@ -19,6 +19,21 @@ NoticeKind = Literal["toegekend", "stopgezet", "verlengd"]
 person no longer qualifies (an LEZ exemption): a decision against the citizen, so it is told too, with the appeal;
 ``verlengd``: a running benefit renewed inside its window: only what changed (the new end date), never a second
 "toegekend"."""
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """How to get the card a benefit is written on, for a person who has none yet ("wacht op pas"). From the
+    scheme's ``grant.awaiting_card`` (copied into the grant's terms when it was made)."""
+
+    where: str | None
+    """Where to get it (UiTPAS counters in Ghent), a text from the scheme definition."""
+    bring: str | None
+    """What to bring (the identity card)."""
+    price: Decimal | None
+    """What the card costs at the social tariff (EUR)."""
+    fetch_by: dt.date
+    """The last day the benefit waits for the card."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,11 @@ class BenefitLine:
     """A renewed benefit: the end date it had before the renewal (its new one is ``valid_until``); else None."""
     moved_to: str | None = None
     """A stopped LEZ exemption that moves to another vehicle: that vehicle's plate; else None."""
+    card: CardInfo | None = None
+    """A granted benefit that waits for the person's card (no UiTPAS yet): how to get it; else None."""
+    beneficiary_name: str | None = field(default=None, repr=False)
+    """A benefit of somebody else than the addressee (a child's onderwijskorting, told to the parents): that
+    person's name, read from the register extract when the message is sent; else None. Never stored."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,10 @@ class Notice:
     sent_on: dt.date
     benefits: tuple[BenefitLine, ...]
     kind: NoticeKind = "toegekend"
+    addressee_names: tuple[str, ...] = field(default=(), repr=False)
+    """Whom the message greets ("Beste Jan Peeters en Sara Claes"): the addressee and, for a message only about
+    the household's children, the other parent; from the register extract at send time, never stored. Empty: the
+    extract has no name ("Beste Gentenaar")."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +101,8 @@ class RenderedNotice:
 
 class NoticeChannel(Protocol):
     """E-mail, letter or eBox, as the outbox dispatcher uses it: ``name`` is the outbox channel it serves;
-    ``send`` returns :class:`~proactief.grants.base.Delivered` or raises a
-    :class:`~proactief.grants.base.DeliveryError`. Defined here, with the data it carries, so the dispatcher
+    ``send`` returns :class:`~proactief.delivery.Delivered` or raises a
+    :class:`~proactief.delivery.DeliveryError`. Defined here, with the data it carries, so the dispatcher
     names it without importing the channels (SMTP, PDF, HTTP)."""
 
     name: str

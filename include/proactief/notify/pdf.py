@@ -104,11 +104,13 @@ def _sender_block(pdf: _Letter) -> None:
     pdf.set_text_color(0, 0, 0)
 
 
-def _address_block(pdf: _Letter, address_line: str) -> None:
-    """In the window of a Belgian right-window envelope: "Aan de bewoner", street, postcode and municipality."""
+def _address_block(pdf: _Letter, address_line: str, names: tuple[str, ...] = ()) -> None:
+    """In the window of a Belgian right-window envelope: the addressee's name(s) (from the register extract at send
+    time; else "Aan de bewoner"), street, postcode and municipality."""
     pdf.set_font("helvetica", size=11)
     pdf.set_xy(115, 50)
-    for line in ["Aan de bewoner", *(p.strip() for p in address_line.split(",") if p.strip())]:
+    people = [n for n in names if n.strip()][:2] or ["Aan de bewoner"]
+    for line in [*people, *(p.strip() for p in address_line.split(",") if p.strip())]:
         pdf.set_x(115)
         pdf.cell(75, 5.5, _encodable(line), new_x="LEFT", new_y="NEXT")
 
@@ -171,7 +173,7 @@ def render_pdf(notice: Notice, rendered: RenderedNotice | None = None) -> bytes:
     pdf.add_page()
     _sender_block(pdf)
     if notice.address_line:
-        _address_block(pdf, notice.address_line)
+        _address_block(pdf, notice.address_line, notice.addressee_names)
     pdf.set_xy(_LEFT, 92)
     pdf.set_font("helvetica", size=_BODY_SIZE)
     pdf.cell(0, _LINE, f"Gent, {format_date(notice.sent_on)}", new_x="LMARGIN", new_y="NEXT")

@@ -35,9 +35,10 @@ from jinja2 import (
     select_autoescape,
 )
 
-from proactief.grants.base import PermanentDeliveryError
+from proactief.delivery import PermanentDeliveryError
 from proactief.notify.model import BenefitLine, Notice, RenderedNotice
 from proactief.schemes import Scheme, load_scheme
+from proactief.schemes.loader import extra_scheme_dirs
 
 __all__ = [
     "COMBINED_TEMPLATES",
@@ -52,13 +53,21 @@ __all__ = [
     "format_date",
     "format_euro",
     "format_percent",
+    "greeting",
     "render",
     "scheme_template",
 ]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 GREETING = "Beste Gentenaar"
-"""The data has no name for the person (only an INSZ, which a message never shows)."""
+"""When the register extract has no name for the addressee (an older extract without name columns)."""
+
+
+def greeting(names: Iterable[str]) -> str:
+    """``Beste Jan Peeters``, ``Beste Jan Peeters en Sara Claes``; :data:`GREETING` without a name. The names come
+    from the register extract at send time and are used to address the message only."""
+    known = [" ".join(str(n).split()) for n in names if n and str(n).strip()]
+    return f"Beste {_enumeration(known)}" if known else GREETING
 COMBINED_TEMPLATES = {
     "subject": "bericht/onderwerp.txt.j2",
     "text": "bericht/tekst.txt.j2",
@@ -150,11 +159,16 @@ def _plus_days(value: dt.date, days: int) -> dt.date:
     return _defined(value) + dt.timedelta(days=int(_defined(days)))
 
 
-@lru_cache(maxsize=1)
 def environment() -> Environment:
-    """The one Jinja2 environment: strict, autoescaping ``.html.j2`` only, with the Dutch filters."""
+    """The one Jinja2 environment: strict, autoescaping ``.html.j2`` only, with the Dutch filters. A scheme
+    added from an extra folder (``PROACTIEF_SCHEME_DIRS``) brings its templates in that folder's ``templates/``."""
+    return _environment((*(d / "templates" for d in extra_scheme_dirs()), TEMPLATES_DIR))
+
+
+@lru_cache(maxsize=4)
+def _environment(folders: tuple[Path, ...]) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=FileSystemLoader(folders),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False,
                                      default=False),
@@ -215,6 +229,10 @@ def _benefit(line: BenefitLine) -> dict[str, Any]:
         "ends_on": line.ends_on,
         "previous_until": line.previous_until,
         "moved_to": line.moved_to,
+        "naam": line.beneficiary_name,
+        "pas": None if line.card is None else {k: v for k, v in {
+            "waar": line.card.where, "meebrengen": line.card.bring, "prijs": line.card.price,
+            "uiterlijk": line.card.fetch_by}.items() if v is not None},
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -252,7 +270,9 @@ def _context(notice: Notice) -> dict[str, Any]:
         raise RenderError(f"notice {notice.message_id}: no benefits to tell about")
     blocks = [_block(line, notice.kind) for line in notice.benefits]
     return {
-        "aanhef": GREETING,
+        "actie_nodig": any(line.card is not None for line in notice.benefits),
+        "aanhef": greeting(notice.addressee_names),
+        "voor_kinderen": all(line.beneficiary_name for line in notice.benefits),
         "kanaal": notice.channel,
         "verzonden_op": notice.sent_on,
         "bericht_id": notice.message_id,

@@ -12,16 +12,20 @@ from proactief.quality.suites import (
     DQFailure,
     DQResult,
     check_decisions,
+    check_freshness,
     check_magda_results,
     check_population,
     check_reconciliation,
+    merge_results,
 )
 
 __all__ = [
     "DQFailure",
     "DQResult",
     "check_decisions",
+    "check_freshness",
     "check_magda_results",
     "check_population",
     "check_reconciliation",
+    "merge_results",
 ]

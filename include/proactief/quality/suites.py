@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -21,9 +21,11 @@ __all__ = [
     "DQFailure",
     "DQResult",
     "check_decisions",
+    "check_freshness",
     "check_magda_results",
     "check_population",
     "check_reconciliation",
+    "merge_results",
 ]
 
 log = logging.getLogger(__name__)
@@ -300,6 +302,34 @@ def check_population(frame: pandas.DataFrame, *, max_household_anomaly_share: fl
         "households_without_one_reference_person": int((references != 1).sum()),
     }
     return _run("population", narrow, checks, statistics)
+
+
+def check_freshness(sources: Sequence[Mapping[str, Any]]) -> DQResult:
+    """The sources a run uses, judged against its reference date (:mod:`proactief.freshness`): one expectation per
+    source, failing when it is stale. Each row: ``source`` (id), ``stale`` (bool), ``message`` (one sentence naming
+    the source and how old it is), ``age_days`` (int or None: unknown). No data values, only names and dates."""
+    import pandas as pd
+
+    if not sources:
+        return DQResult("freshness", True, 0, (), MappingProxyType({"sources": 0, "stale_sources": 0}))
+    row = {f"{s['source']}_fresh": not bool(s["stale"]) for s in sources}
+    checks = [_Check("ExpectColumnValuesToBeInSet", {"column": f"{s['source']}_fresh", "value_set": [True]},
+                     f"stale source: {s['message']}", per_row=False) for s in sources]
+    statistics: dict[str, float | int] = {"sources": len(sources),
+                                          "stale_sources": sum(1 for s in sources if s["stale"])}
+    for s in sources:
+        if s.get("age_days") is not None:
+            statistics[f"{s['source']}_age_days"] = int(s["age_days"])
+    return _run("freshness", pd.DataFrame([row]), checks, statistics)
+
+
+def merge_results(suite: str, first: DQResult, second: DQResult) -> DQResult:
+    """One gate's result from two suites: failures of ``first`` listed first (they lead the summary, and so the
+    operators' e-mail, which keeps the exception's first 500 characters)."""
+    return DQResult(suite=suite, success=first.success and second.success,
+                    evaluated=first.evaluated + second.evaluated, failures=(*first.failures, *second.failures),
+                    statistics=MappingProxyType({**second.statistics, **first.statistics}),
+                    needs_approval=first.needs_approval or second.needs_approval)
 
 
 def check_magda_results(

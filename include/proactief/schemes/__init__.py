@@ -9,6 +9,7 @@ Typical use by the advice engine::
     decision = evaluate(scheme, facts, d)          # eligible / not_eligible / undetermined + trace
 """
 
+import proactief.schemes.factdefs  # noqa: F401  (fills the fact registry before anything looks a fact up)
 from proactief.schemes.derive import derive_facts
 from proactief.schemes.evaluator import (
     Decision,

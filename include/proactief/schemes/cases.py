@@ -22,7 +22,14 @@ from proactief.schemes._yaml import YamlProblem, json_path, line_of, load_yaml
 from proactief.schemes.derive import derive_facts
 from proactief.schemes.evaluator import MissingFacts, evaluate
 from proactief.schemes.facts import ABSENT, UNKNOWN, FactError, FactKey, Facts, FactValue
-from proactief.schemes.loader import PACKAGE_DIR, Problem, SchemeDefinitionError, load_scheme, schema_problems
+from proactief.schemes.loader import (
+    PACKAGE_DIR,
+    Problem,
+    SchemeDefinitionError,
+    extra_scheme_dirs,
+    load_scheme,
+    schema_problems,
+)
 from proactief.schemes.observations import ObservationError, observations_from_mapping
 
 __all__ = ["CASES_DIR", "CASES_SCHEMA_PATH", "SchemeCase", "case_files", "load_cases", "run_case"]
@@ -57,8 +64,10 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def case_files(directory: Path = CASES_DIR) -> tuple[Path, ...]:
-    return tuple(sorted(directory.glob("*.yaml")))
+def case_files(directory: Path | None = None) -> tuple[Path, ...]:
+    """The case files in ``directory``, or by default the package's and each extra scheme folder's ``cases/``."""
+    folders = (directory,) if directory is not None else (*(d / "cases" for d in extra_scheme_dirs()), CASES_DIR)
+    return tuple(p for folder in folders for p in sorted(folder.glob("*.yaml")))
 
 
 def load_cases(path: Path) -> list[SchemeCase]:

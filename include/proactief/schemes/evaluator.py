@@ -37,6 +37,7 @@ from proactief.schemes.model import (
     YearsAfterReferenceDate,
     period_label,
 )
+from proactief.schemes.subjects import subject_kind
 
 __all__ = [
     "Decision",
@@ -99,6 +100,7 @@ class GrantTerms:
     """Ordered (name, value) pairs; the ``subject`` part is filled in by :meth:`Decision.idempotency_key`."""
     attributes: Mapping[str, str]
     vehicle_plate: str | None = None
+    """The vehicle the grant is for: the ``vehicle`` subject kind's key part (``schemes.subjects``) fills it."""
     renew_before_end_days: int | None = None
     magda_service: str | None = None
     basis: Mapping[str, int] = field(default_factory=dict)
@@ -191,8 +193,8 @@ def needed_facts(scheme: Scheme) -> tuple[FactKey, ...]:
         keys.extend(_benefit_keys(scheme, tier.benefit))
     keys.extend(_benefit_keys(scheme, scheme.benefit))
     keys.extend(_date_keys(scheme.grant.valid_until))
-    if "vehicle_plate" in scheme.grant.idempotency_key:
-        keys.append(FactKey("lez_vehicle"))
+    keys.extend(FactKey(part.fact) for part in subject_kind(scheme.subject).identity
+                if part.name in scheme.grant.idempotency_key)
     return tuple(dict.fromkeys(keys))
 
 
@@ -492,8 +494,11 @@ def evaluate(scheme: Scheme, facts: Facts, reference_date: dt.date, *, allow_mis
 
 
 def _grant_terms(scheme: Scheme, facts: Facts, on: dt.date, valid_until: dt.date | None) -> GrantTerms:
-    plate = facts.value("lez_vehicle")
-    plate = plate if isinstance(plate, str) else None
+    # What the subject itself brings to the grant (LEZ: the plate of the vehicle the rules chose).
+    identity: dict[str, str | None] = {}
+    for part in subject_kind(scheme.subject).identity:
+        value = facts.value(part.fact)
+        identity[part.name] = value if isinstance(value, str) else None
 
     parts = {
         "scheme": scheme.id,
@@ -502,7 +507,7 @@ def _grant_terms(scheme: Scheme, facts: Facts, on: dt.date, valid_until: dt.date
         "month": period_label(Period.MONTHLY, on),
         "school_year": period_label(Period.SCHOOL_YEAR, on),
         "week": period_label(Period.WEEKLY, on),
-        "vehicle_plate": plate or "",
+        **{name: value or "" for name, value in identity.items()},
         "valid_until": valid_until.isoformat() if valid_until else "open",
     }
     renew = scheme.grant.renew_before_end_days
@@ -519,7 +524,7 @@ def _grant_terms(scheme: Scheme, facts: Facts, on: dt.date, valid_until: dt.date
         valid_until=valid_until,
         key_parts=tuple((name, parts[name]) for name in scheme.grant.idempotency_key),
         attributes=scheme.grant.attributes,
-        vehicle_plate=plate,
+        **identity,  # type: ignore[arg-type]
         renew_before_end_days=int(scheme.parameter(renew, on)) if renew else None,  # type: ignore[arg-type]
         magda_service=scheme.grant.magda_service,
         basis=MappingProxyType(basis),

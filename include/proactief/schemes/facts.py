@@ -5,6 +5,10 @@ A rule never reads MAGDA answers directly: it reads *facts* (``ghent_resident@pe
 trace and the notification), the MAGDA services needed to establish it (so proportionality can be
 checked), and stable reason codes. A fact is either a value, ``UNKNOWN`` (a transient problem: we
 could not find out) or ``ABSENT`` (we found out there is nothing: no assessment, no vehicle).
+
+Each fact is declared once, in its own module under :mod:`proactief.schemes.factdefs` (name, kind, label,
+source, services, reasons with their Dutch sentences, derivation, question planner); this module looks the
+declarations up and re-exports the vocabulary (``FactSpec``, ``Holder``, ``Statute``, the service names …).
 """
 
 from __future__ import annotations
@@ -13,12 +17,48 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum, StrEnum
 from types import MappingProxyType
 from typing import Literal
 
+from proactief.schemes.factdefs.base import (
+    ABOUT_HOUSEHOLD,
+    ABSENT,
+    CITY_SOURCE_KIND,
+    FACT_SPECS,
+    GEEF_AANSLAGBILJET,
+    GEEF_DOSSIER_HANDICAP,
+    GEEF_HISTORIEK_GEZIN,
+    GEEF_HISTORIEK_PERSOON,
+    GEEF_PERSOON,
+    GEEF_SOCIAAL_STATUUT,
+    HISTORY_SERVICES,
+    HOUSEHOLD_SUFFIX,
+    MAGDA_SOURCE_KIND,
+    MOBILITEIT_INSCHRIJVINGEN,
+    UNKNOWN,
+    FactError,
+    FactSpec,
+    FactState,
+    FactValue,
+    Holder,
+    Kind,
+    Statute,
+    fact_spec,
+)
+
 __all__ = [
     "ABSENT",
+    "GEEF_AANSLAGBILJET",
+    "GEEF_DOSSIER_HANDICAP",
+    "GEEF_HISTORIEK_GEZIN",
+    "GEEF_HISTORIEK_PERSOON",
+    "GEEF_PERSOON",
+    "GEEF_SOCIAAL_STATUUT",
+    "HISTORY_SERVICES",
+    "MAGDA_SOURCE_KIND",
+    "MOBILITEIT_INSCHRIJVINGEN",
+    "FactValue",
+    "Kind",
     "DATA_ERROR_REASON",
     "OBJECTION_REASON",
     "TRANSIENT_REASON",
@@ -30,7 +70,6 @@ __all__ = [
     "FactKey",
     "FactSpec",
     "FactState",
-    "FactValue",
     "Facts",
     "Holder",
     "Statute",
@@ -49,217 +88,6 @@ OBJECTION_REASON = "HOUSEHOLD_MEMBER_OBJECTED"
 citizen is told to apply at the counter. Not transient: the next run will not fill it while the objection holds."""
 
 
-class FactError(ValueError):
-    """A fact that does not exist, has the wrong type, or is asked about the wrong holder."""
-
-
-class FactState(Enum):
-    """The two ways a fact can lack a value."""
-
-    UNKNOWN = "unknown"
-    """We could not find out (a transient MAGDA error, city data not delivered): never a ground for refusal."""
-    ABSENT = "absent"
-    """We found out there is nothing (no assessment, no eligible vehicle, no parking card)."""
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-UNKNOWN = FactState.UNKNOWN
-ABSENT = FactState.ABSENT
-
-FactValue = bool | int | Decimal | str | dt.date | FactState
-
-
-class Holder(StrEnum):
-    """Whose fact it is, relative to the decision's subject."""
-
-    PERSON = "person"
-    """The subject person: P (UiTPAS), Q (LEZ), the child (onderwijskorting), the reference person (IVAGO)."""
-    HOUSEHOLD = "household"
-    """Any member of the subject's household (the subject included)."""
-    REFERENCE_PERSON = "reference_person"
-    """The household's reference person (gezinshoofd), else the subject."""
-
-
-class Statute(StrEnum):
-    """KSZ social statutes asked through ``GeefSociaalStatuut-03.00`` (names as on the wire)."""
-
-    BIM_BVT = "BIM_BVT"
-    BIM_BVT_IN_FAMILY = "BIM_BVT_IN_FAMILY"
-    LIVING_WAGES_PCSA_HELP = "LIVING_WAGES_PCSA_HELP"
-    PCSA_AND_BIM_HELP = "PCSA_AND_BIM_HELP"
-
-
-GEEF_PERSOON = "Persoon.GeefPersoon-02.02"
-GEEF_SOCIAAL_STATUUT = "SocZek.GeefSociaalStatuut-03.00"
-GEEF_DOSSIER_HANDICAP = "SocZek.GeefDossierHandicap-03.00"
-GEEF_AANSLAGBILJET = "Inkomen.GeefAanslagbiljetPersonenbelasting-02.00"
-MOBILITEIT_INSCHRIJVINGEN = "Mobiliteit.Inschrijvingen-v1"
-"""MAGDA Mobility REST ``/v1/mobility/registrations`` (vehicle registrations by plate / national number)."""
-GEEF_HISTORIEK_PERSOON = "Persoon.GeefHistoriekPersoon-02.02"
-"""Main residences with their periods: the residence on a D before the register's date (GeefPersoon's day)."""
-GEEF_HISTORIEK_GEZIN = "Persoon.GeefHistoriekGezinssamenstelling-02.02"
-"""Household compositions with member periods: the household on a D before the register's date."""
-HISTORY_SERVICES = (GEEF_HISTORIEK_PERSOON, GEEF_HISTORIEK_GEZIN)
-"""Asked only when D lies before the register's date and today's answer cannot settle the fact: a scheme may
-list them (for the facts they serve) and need not; the advice engine refuses to ask one that is not listed."""
-_HOUSEHOLD_FACTS = ("household_size", "household_taxable_income", "lez_vehicle")
-
-CITY_SOURCE_KIND = "city"
-MAGDA_SOURCE_KIND = "magda"
-
-Kind = Literal["bool", "present", "count", "tax-amount", "date"]
-
-
-@dataclass(frozen=True)
-class FactSpec:
-    """What one fact means, where it comes from, and how it is explained."""
-
-    name: str
-    kind: Kind
-    """``bool``: yes/no; ``present``: a value or ABSENT (tested for presence); ``count``/``tax-amount``: numbers
-    compared with parameters; ``date``: used by grant rules only."""
-    label_nl: str
-    """Plain Dutch, for the trace and the notification's "which data we used"."""
-    source: str
-    """Source name shown in the trace: authentic source – service, or the city data set."""
-    source_kind: Literal["magda", "city"]
-    services: tuple[str, ...]
-    """MAGDA services needed for the subject itself."""
-    holders: tuple[Holder, ...] = ()
-    """Allowed holders; empty = the fact belongs to the subject's household/decision as a whole."""
-    reason_true: str = ""
-    reason_false: str = ""
-    reason_absent: str = ""
-    absent_allowed: bool = True
-    unit_parameter: str | None = None
-    """For ``tax-amount``: the scheme parameter that says what unit MAGDA's item values are in."""
-
-    def services_for(self, holder: Holder | None) -> tuple[str, ...]:
-        """Services needed for this fact and holder: another member's data needs the household first."""
-        extra = (GEEF_PERSOON,) if holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON) else ()
-        return tuple(dict.fromkeys((*extra, *self.services)))
-
-
-_SPECS: tuple[FactSpec, ...] = (
-    FactSpec(
-        name="ghent_resident",
-        kind="bool",
-        label_nl="hoofdverblijfplaats in Gent op de peildatum",
-        source="Rijksregister – GeefPersoon",
-        source_kind="magda",
-        services=(GEEF_PERSOON,),
-        holders=(Holder.PERSON, Holder.REFERENCE_PERSON),
-        reason_true="RESIDENT_GHENT",
-        reason_false="NOT_RESIDENT_GHENT",
-    ),
-    FactSpec(
-        name="statute",
-        kind="bool",
-        label_nl="sociaal statuut",
-        source="KSZ – GeefSociaalStatuut",
-        source_kind="magda",
-        services=(GEEF_SOCIAAL_STATUUT,),
-        holders=(Holder.PERSON, Holder.HOUSEHOLD, Holder.REFERENCE_PERSON),
-        # the statute's codes are built per statute and holder, see FactKey.reason
-    ),
-    FactSpec(
-        name="parking_card_valid",
-        kind="bool",
-        label_nl="geldige parkeerkaart voor personen met een handicap",
-        source="DG Personen met een handicap – GeefDossierHandicap",
-        source_kind="magda",
-        services=(GEEF_DOSSIER_HANDICAP,),
-        holders=(Holder.PERSON,),
-        reason_true="PARKING_CARD_VALID",
-        reason_false="NO_VALID_PARKING_CARD",
-    ),
-    FactSpec(
-        name="parking_card_end_date",
-        kind="date",
-        label_nl="einddatum van de parkeerkaart",
-        source="DG Personen met een handicap – GeefDossierHandicap",
-        source_kind="magda",
-        services=(GEEF_DOSSIER_HANDICAP,),
-        holders=(Holder.PERSON,),
-        reason_absent="NO_VALID_PARKING_CARD",
-    ),
-    FactSpec(
-        name="budgetbeheer",
-        kind="bool",
-        label_nl="budgetbegeleiding of budgetbeheer bij het OCMW",
-        source="Stad Gent – OCMW budgetbeheer",
-        source_kind="city",
-        services=(),
-        holders=(Holder.PERSON, Holder.HOUSEHOLD),
-        reason_true="CITY_BUDGETBEHEER",
-        reason_false="NO_CITY_BUDGETBEHEER",
-    ),
-    FactSpec(
-        name="schuldbemiddeling",
-        kind="bool",
-        label_nl="schuldbemiddeling bij het OCMW",
-        source="Stad Gent – OCMW schuldbemiddeling",
-        source_kind="city",
-        services=(),
-        holders=(Holder.PERSON, Holder.HOUSEHOLD),
-        reason_true="CITY_SCHULDBEMIDDELING",
-        reason_false="NO_CITY_SCHULDBEMIDDELING",
-    ),
-    FactSpec(
-        name="enrolled_city_school_or_care",
-        kind="bool",
-        label_nl="ingeschreven in een stedelijke school of stedelijke kinderopvang",
-        source="Stad Gent – inschrijvingen stedelijk onderwijs en kinderopvang",
-        source_kind="city",
-        services=(),
-        reason_true="ENROLLED_CITY_SCHOOL_OR_CARE",
-        reason_false="NOT_ENROLLED_CITY_SCHOOL_OR_CARE",
-    ),
-    FactSpec(
-        name="household_size",
-        kind="count",
-        label_nl="aantal leden van het gezin",
-        source="Rijksregister – GeefPersoon (gezinsleden)",
-        source_kind="magda",
-        services=(GEEF_PERSOON,),
-        absent_allowed=False,
-    ),
-    FactSpec(
-        name="household_taxable_income",
-        kind="tax-amount",
-        label_nl="gezamenlijk belastbaar inkomen van de volwassenen in het gezin",
-        source="FOD Financiën – GeefAanslagbiljetPersonenbelasting",
-        source_kind="magda",
-        services=(GEEF_PERSOON, GEEF_AANSLAGBILJET),
-        reason_absent="NO_TAX_ASSESSMENT",
-        unit_parameter="aanslagbiljet_item_eenheid",
-    ),
-    FactSpec(
-        name="lez_vehicle",
-        kind="present",
-        label_nl="ingeschreven voertuig van de persoon of het gezin",
-        source="DIV – voertuiginschrijvingen (MAGDA Mobiliteit)",
-        source_kind="magda",
-        services=(GEEF_PERSOON, MOBILITEIT_INSCHRIJVINGEN),
-        reason_true="VEHICLE_FOUND",
-        reason_false="NO_ELIGIBLE_VEHICLE",
-        reason_absent="NO_ELIGIBLE_VEHICLE",
-    ),
-)
-
-FACT_SPECS: Mapping[str, FactSpec] = MappingProxyType({s.name: s for s in _SPECS})
-
-
-def fact_spec(name: str) -> FactSpec:
-    """The spec of a fact name; an unknown name is named plainly with the known ones."""
-    try:
-        return FACT_SPECS[name]
-    except KeyError:
-        raise FactError(f"unknown fact {name!r}; known facts: {', '.join(FACT_SPECS)}") from None
-
-
 @dataclass(frozen=True, repr=False)
 class FactKey:
     """Which fact, about whom: ``ghent_resident@person``, ``statute.BIM_BVT@household``, ``household_size``."""
@@ -270,8 +98,9 @@ class FactKey:
 
     def __post_init__(self) -> None:
         spec = fact_spec(self.name)
-        if (self.name == "statute") != (self.statute is not None):
-            raise FactError(f"{self.name}: a statute name goes with the fact 'statute' only")
+        if spec.per_statute != (self.statute is not None):
+            per_statute = ", ".join(n for n, s in FACT_SPECS.items() if s.per_statute)
+            raise FactError(f"{self.name}: a statute name goes with the fact {per_statute!r} only")
         if spec.holders and self.holder is None:
             object.__setattr__(self, "holder", Holder.PERSON)
         if self.holder is not None and self.holder not in spec.holders:
@@ -325,12 +154,8 @@ class FactKey:
 
     def history_services(self) -> tuple[str, ...]:
         """The history services that settle this fact on a D before the register's date (see HISTORY_SERVICES)."""
-        out = []
-        if self.name == "ghent_resident":
-            out.append(GEEF_HISTORIEK_PERSOON)
-        if self.holder in (Holder.HOUSEHOLD, Holder.REFERENCE_PERSON) or self.name in _HOUSEHOLD_FACTS:
-            out.append(GEEF_HISTORIEK_GEZIN)
-        return tuple(out)
+        household = (GEEF_HISTORIEK_GEZIN,) if self.holder in ABOUT_HOUSEHOLD else ()
+        return tuple(s for s in HISTORY_SERVICES if s in (*self.spec.history_services, *household))
 
     def reason(self, value: bool | Literal["absent"]) -> str:
         """The stable reason code for this fact being true, false or absent (``_IN_HOUSEHOLD`` for any member)."""
@@ -342,7 +167,7 @@ class FactKey:
         else:
             code = spec.reason_true if value is True else spec.reason_false
             code = code or f"{self.name.upper()}_{'TRUE' if value is True else 'FALSE'}"
-        return f"{code}_IN_HOUSEHOLD" if self.holder is Holder.HOUSEHOLD else code
+        return f"{code}{HOUSEHOLD_SUFFIX}" if self.holder is Holder.HOUSEHOLD else code
 
     def unknown_reason(self) -> str:
         """Why we could not decide: a transient MAGDA problem, or city data that did not arrive."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from croniter import CroniterBadDateError, croniter
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -29,6 +31,7 @@ from proactief.schemes.model import (
     AllOf,
     AmountSpec,
     AnyOf,
+    AwaitingCardTerms,
     Benefit,
     Compare,
     DateRule,
@@ -54,13 +57,17 @@ from proactief.schemes.model import (
     Tier,
     YearsAfterReferenceDate,
 )
+from proactief.schemes.subjects import GrantSystem, SubjectKind, grant_system, identity_part_names, subject_kind
 
 __all__ = [
     "DEFINITIONS_DIR",
+    "SCHEME_DIRS_ENV",
     "SCHEMA_PATH",
     "Problem",
     "SchemeDefinitionError",
+    "definition_dirs",
     "definition_schema",
+    "extra_scheme_dirs",
     "load_all",
     "load_file",
     "load_scheme",
@@ -112,21 +119,57 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(definition_schema())
 
 
-def scheme_ids(directory: Path = DEFINITIONS_DIR) -> tuple[str, ...]:
-    """The ids of all definitions in ``directory`` (file names without ``.yaml``), sorted."""
-    return tuple(sorted(p.stem for p in directory.glob("*.yaml")))
+SCHEME_DIRS_ENV = "PROACTIEF_SCHEME_DIRS"
+"""Extra folders of schemes (``os.pathsep``-separated), each laid out like the package: ``<id>.yaml``,
+``cases/<id>.yaml`` and ``templates/<id>/…``. The city adds a scheme by dropping such a folder beside the
+image and naming it here; the package's own four schemes stay where they are."""
 
 
-def load_scheme(scheme_id: str, directory: Path = DEFINITIONS_DIR) -> Scheme:
+def extra_scheme_dirs() -> tuple[Path, ...]:
+    """The folders named in ``PROACTIEF_SCHEME_DIRS``; a named folder that does not exist is an error, not a
+    silently missing scheme."""
+    raw = os.environ.get(SCHEME_DIRS_ENV, "")
+    dirs = tuple(Path(part).expanduser() for part in raw.split(os.pathsep) if part.strip())
+    missing = [str(d) for d in dirs if not d.is_dir()]
+    if missing:
+        raise FileNotFoundError(f"{SCHEME_DIRS_ENV} names folders that do not exist: {', '.join(missing)}")
+    return dirs
+
+
+def definition_dirs() -> tuple[Path, ...]:
+    """Where scheme definitions are looked up: the extra folders first, then the package's own."""
+    return (*extra_scheme_dirs(), DEFINITIONS_DIR)
+
+
+def _definition_files(directory: Path | None) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder in (directory,) if directory is not None else definition_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            if path.stem in found:
+                raise SchemeDefinitionError(path, [Problem("$", f"scheme id {path.stem!r} is also defined in "
+                                                                 f"{found[path.stem]}")])
+            found[path.stem] = path
+    return found
+
+
+def scheme_ids(directory: Path | None = None) -> tuple[str, ...]:
+    """The ids of all definitions (file names without ``.yaml``), sorted: in ``directory``, or by default in
+    the package and the folders of ``PROACTIEF_SCHEME_DIRS``."""
+    return tuple(sorted(_definition_files(directory)))
+
+
+def load_scheme(scheme_id: str, directory: Path | None = None) -> Scheme:
     """Load and check one scheme by id (``uitpas-kansentarief``)."""
-    path = directory / f"{scheme_id}.yaml"
-    if not path.is_file():
-        known = ", ".join(scheme_ids(directory)) or "none"
-        raise FileNotFoundError(f"no scheme definition {path.name} in {directory} (known: {known})")
+    files = _definition_files(directory)
+    path = files.get(scheme_id)
+    if path is None:
+        where = directory if directory is not None else ", ".join(str(d) for d in definition_dirs())
+        known = ", ".join(sorted(files)) or "none"
+        raise FileNotFoundError(f"no scheme definition {scheme_id}.yaml in {where} (known: {known})")
     return load_file(path)
 
 
-def load_all(directory: Path = DEFINITIONS_DIR) -> dict[str, Scheme]:
+def load_all(directory: Path | None = None) -> dict[str, Scheme]:
     """Load every definition; one broken file stops the load (a half-loaded rule set is worse)."""
     return {sid: load_scheme(sid, directory) for sid in scheme_ids(directory)}
 
@@ -239,12 +282,24 @@ class _Checker:
     def problem(self, where: Path_, message: str) -> None:
         self.problems.append((where, message))
 
+    def check_cron(self, expression: str) -> None:
+        """A schedule Airflow could not parse, or one that never fires (``0 6 31 2 *``), fails the load, not the
+        DAG processor hours later (the JSON Schema already insists on five fields)."""
+        if not croniter.is_valid(expression):
+            self.problem(("schedule", "cron"), f"{expression!r} is not a valid cron expression")
+            return
+        try:
+            croniter(expression, dt.datetime(2026, 1, 1)).get_next(dt.datetime)
+        except CroniterBadDateError:
+            self.problem(("schedule", "cron"), f"{expression!r} never fires")
+
     # -- entry point
 
     def build(self, text: str) -> Scheme:
         d = self.data
         if d["id"] != self.path.stem:
             self.problem(("id",), f"the id {d['id']!r} must equal the file name {self.path.stem!r}")
+        self.check_cron(d["schedule"]["cron"])
         parameters = self.parameters(d["parameters"])
         criteria = self.rule(d["criteria"], ("criteria",))
         tiers = self.tiers(d.get("tiers", []))
@@ -252,6 +307,7 @@ class _Checker:
         if tiers and d.get("benefit"):
             self.problem(("benefit",), "a scheme with tiers gives its benefit per tier; remove this top-level benefit")
         grant = self.grant(d["grant"])
+        self.check_subject_choice()
         self.check_fact_units(parameters)
         self.check_parameter_use(parameters)
         self.check_proportionality()
@@ -490,10 +546,21 @@ class _Checker:
         key_parts = tuple(raw["idempotency_key"])
         if key_parts[:2] != ("scheme", "subject"):
             self.problem((*where, "idempotency_key"), "the key starts with 'scheme', 'subject'")
-        if "vehicle_plate" in key_parts:
-            self.fact_key("lez_vehicle", None, None, (*where, "idempotency_key"))
-        if raw["system"] == "lez-magda" and "magda_service" not in raw:
-            self.problem(where, "a LEZ grant names its MAGDA service (magda_service)")
+        kind = self.subject_kind()
+        supplied = {part.name: part for part in kind.identity}
+        for i, name in enumerate(key_parts):
+            if name in supplied:
+                self.fact_key(supplied[name].fact, None, None, (*where, "idempotency_key"))
+            elif name in identity_part_names():
+                self.problem((*where, "idempotency_key", i),
+                             f"the key part {name!r} is supplied by another subject kind, not by {kind.name!r}")
+        try:
+            system = grant_system(raw["system"])
+        except LookupError as exc:
+            self.problem((*where, "system"), str(exc))
+            system = GrantSystem(raw["system"], "undeclared")
+        if system.magda_service and "magda_service" not in raw:
+            self.problem(where, f"a {system.label or system.name} grant names its MAGDA service (magda_service)")
         return Grant(
             system=raw["system"],
             description=raw["description"],
@@ -503,7 +570,41 @@ class _Checker:
             valid_until=valid_until,
             renew_before_end_days=renew,
             idempotency_key=key_parts,
+            awaiting_card=self.awaiting_card(raw.get("awaiting_card"), system, (*where, "awaiting_card")),
         )
+
+    def awaiting_card(self, raw: Mapping[str, Any] | None, system: GrantSystem,
+                      where: Path_) -> AwaitingCardTerms | None:
+        if raw is None:
+            return None
+        if not system.awaits_card:
+            self.problem(where, f"a {system.label or system.name} grant is not written on a card a person fetches; "
+                                "remove awaiting_card")
+        self.use_parameter(raw["wait_days"], (*where, "wait_days"), {"days"})
+        if raw.get("card_price"):
+            self.use_parameter(raw["card_price"], (*where, "card_price"), {"EUR"})
+        return AwaitingCardTerms(wait_days=raw["wait_days"], where=" ".join(str(raw["where"]).split()),
+                                 bring=" ".join(str(raw["bring"]).split()), card_price=raw.get("card_price"))
+
+    def subject_kind(self) -> SubjectKind:
+        """The declaration of the scheme's subject kind (an undeclared one is a problem, and declares nothing)."""
+        try:
+            return subject_kind(self.data["subject"])
+        except LookupError as exc:
+            if (("subject",), str(exc)) not in self.problems:
+                self.problem(("subject",), str(exc))
+            return SubjectKind(self.data["subject"], "undeclared")
+
+    def check_subject_choice(self) -> None:
+        """A kind that chooses one candidate among several (LEZ: the vehicle) has the choice stated in ``doc``."""
+        choice = self.subject_kind().choice
+        if choice is None:
+            return
+        missing = choice.stated_in(self.data["doc"])
+        if missing:
+            wanted = "; ".join(repr(p) for p in missing)
+            self.problem(("doc",), f"a {self.data['subject']} scheme says in its doc how the {self.data['subject']} "
+                                   f"is chosen; it does not say: {wanted}")
 
     # -- proportionality: ask what the rules need, and nothing else
 

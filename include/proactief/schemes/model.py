@@ -7,12 +7,12 @@ evaluator never looks at raw dictionaries and a mistake in a definition is caugh
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from proactief.schemes.facts import FactKey
 
@@ -20,6 +20,7 @@ __all__ = [
     "AllOf",
     "AmountSpec",
     "AnyOf",
+    "AwaitingCardTerms",
     "Benefit",
     "Compare",
     "DateRule",
@@ -229,6 +230,17 @@ DateRule = NextDayMonth | YearsAfterReferenceDate | FactDate | EarliestOf
 
 
 @dataclass(frozen=True)
+class AwaitingCardTerms:
+    """``grant.awaiting_card``: how long a grant waits for a person's card ("wacht op pas") and what the letter says
+    about getting one. ``wait_days`` and ``card_price`` name parameters (dated, so a new price has its date)."""
+
+    wait_days: str
+    where: str
+    bring: str
+    card_price: str | None = None
+
+
+@dataclass(frozen=True)
 class Grant:
     system: str
     description: str
@@ -238,6 +250,20 @@ class Grant:
     valid_until: DateRule
     renew_before_end_days: str | None
     idempotency_key: tuple[str, ...]
+    awaiting_card: AwaitingCardTerms | None = None
+    """A person without the card yet: the grant waits for it (only a system with ``awaits_card``)."""
+
+    def awaiting_card_terms(self, parameter: Callable[[str], ParameterValue]) -> dict[str, Any] | None:
+        """What a grant made on a date carries for "wacht op pas" (``terms["awaiting_card"]``): the texts and the
+        parameters' values in force then (``parameter(name)``); None when the scheme sets no wait."""
+        card = self.awaiting_card
+        if card is None:
+            return None
+        out: dict[str, Any] = {"wait_days": int(str(parameter(card.wait_days))), "where": card.where,
+                               "bring": card.bring}
+        if card.card_price is not None:
+            out["price"] = str(parameter(card.card_price))
+        return out
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Literal
 
-from proactief.schemes.facts import Statute
+from proactief.schemes.factdefs.base import Statute
 
 __all__ = [
     "Address",

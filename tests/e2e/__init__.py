@@ -1,0 +1,1 @@
+"""End-to-end tests: real Airflow processes on the repository's DAGs."""
