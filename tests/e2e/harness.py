@@ -666,7 +666,7 @@ class AirflowStack:
             if stall.expired(tis):
                 raise AirflowError(f"{dag_id}/{run_id} still {state}, no task moved for {timeout:.0f}s "
                                    f"({stall.elapsed:.0f}s in all): {self.task_states(dag_id, run_id)}\n"
-                                   f"{self.log_tails()}")
+                                   f"{self.stall_report(dag_id, [run_id])}\n{self.log_tails()}")
             time.sleep(1)
 
     def _raise_failing(self, dag_id: str, run_id: str, tis: Sequence[TaskInstance], tolerate: Sequence[str]) -> None:
@@ -722,8 +722,60 @@ class AirflowStack:
                               if r["state"] not in TERMINAL_RUN_STATES}
                 raise AirflowError(f"backfill {backfill_id} of {dag_id}: no run or task moved for {timeout:.0f}s "
                                    f"({stall.elapsed:.0f}s in all): {[(r['run_id'], r['state']) for r in runs]}; "
-                                   f"unfinished: {unfinished}\n{self.log_tails()}")
+                                   f"unfinished: {unfinished}\n{self.stall_report(dag_id, list(unfinished))}\n"
+                                   f"{self.log_tails()}")
             time.sleep(2)
+
+    def stall_report(self, dag_id: str, run_ids: Sequence[str]) -> str:
+        """What a stalled run is doing, for the failure message: per running task its runner's Python stacks
+        (``py-spy dump``, every thread) and the end of its log; then the PostgreSQL sessions that are not idle,
+        with what they wait for and who blocks them. A hang on a CI machine is then diagnosed from its log."""
+        out = ["=== stall report"]
+        for run_id in run_ids:
+            for ti in self.task_instances(dag_id, run_id):
+                if ti.state != "running":
+                    continue
+                out.append(f"--- {run_id} {ti.key} try {ti.try_number}: running")
+                out.append(self._stacks(ti))
+                logs = [p for p in self.task_log_files()
+                        if f"task_id={ti.task_id}" in p.parts and f"attempt={ti.try_number}.log" == p.name
+                        and any(part.startswith("run_id=") and part.endswith(run_id) for part in p.parts)
+                        and (ti.map_index < 0 or f"map_index={ti.map_index}" in p.parts)]
+                for path in logs:
+                    out.append(f"log {path.name}, last lines:\n"
+                               + "\n".join(path.read_text(errors="replace").splitlines()[-25:]))
+        out.append(self._pg_activity())
+        return "\n".join(out)
+
+    def _stacks(self, ti: TaskInstance) -> str:
+        import psutil
+
+        title = f"airflow worker -- {ti.id}"
+        for proc in psutil.process_iter(["cmdline"]):
+            with contextlib.suppress(psutil.Error):
+                if title in " ".join(proc.info["cmdline"] or ()):
+                    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+                    try:
+                        done = subprocess.run([spy, "dump", "--pid", str(proc.pid)], capture_output=True, text=True,
+                                              timeout=60, check=False)
+                    except (OSError, subprocess.TimeoutExpired) as exc:
+                        return f"py-spy dump of {proc.pid} failed: {exc}"
+                    return f"py-spy dump of pid {proc.pid}:\n{done.stdout}{done.stderr}"
+        return f"(no process titled {title!r})"
+
+    def _pg_activity(self) -> str:
+        try:
+            rows = self._rows(
+                "SELECT datname, pid, state, wait_event_type, wait_event, pg_blocking_pids(pid) AS blocked_by, "
+                "date_trunc('second', now() - xact_start) AS in_transaction, "
+                "left(regexp_replace(query, '[0-9]{11}', '<insz>', 'g'), 160) AS query "
+                "FROM pg_stat_activity WHERE backend_type = 'client backend' AND state <> 'idle' "
+                "AND pid <> pg_backend_pid() ORDER BY xact_start")
+        except Exception as exc:  # noqa: BLE001 - a report, never a second failure
+            return f"pg_stat_activity unreadable: {exc}"
+        return "PostgreSQL sessions not idle:\n" + "\n".join(
+            f"  {r.datname} pid {r.pid} {r.state} wait {r.wait_event_type}/{r.wait_event} "
+            f"blocked_by {r.blocked_by} in transaction {r.in_transaction}: {r.query}" for r in rows)
 
     # -------------------------------------------------------------------------------------------- processes
 

@@ -177,3 +177,51 @@ def test_a_burst_of_list_and_single_questions_is_one_row_per_question_and_subjec
     assert {r.consulted_by for r in rows} == {None}
     logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
     assert not [p for p in people if p in logged]
+
+
+class _CloseFails:
+    """A real ledger connection whose ``close`` raises, as closing one a failed write broke can."""
+
+    def __init__(self, conn) -> None:  # type: ignore[no-untyped-def]
+        self._conn = conn
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._conn, name)
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+        raise RuntimeError("connection already closed")
+
+
+class _Engine:
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self._engine = engine
+
+    def connect(self):  # type: ignore[no-untyped-def]
+        return _CloseFails(self._engine.connect())
+
+
+def test_a_failed_close_after_a_failed_write_leaves_no_caller_waiting(engine) -> None:  # type: ignore[no-untyped-def]
+    """The write's own error reaches its caller, and the next caller writes instead of waiting for ever on a
+    writer's turn that nobody holds any more."""
+    import threading
+
+    sink = LedgerAuditSink(_Engine(engine))  # type: ignore[arg-type]
+    c = _consultation(SUBJECT, datetime(2026, 11, 28, tzinfo=UTC))
+    LedgerAuditSink(engine).record([c])
+    with pytest.raises(IntegrityError):
+        sink.record([c])  # the duplicate fails the write; closing its connection fails too
+    outcome: list[object] = []
+    later = threading.Thread(target=lambda: outcome.append(sink.record([_consultation(OTHER, datetime.now(UTC))])),
+                             daemon=True)
+    later.start()
+    later.join(10)
+    assert not later.is_alive(), "the next caller waits for a writer that is gone"
+    assert outcome == [None]
+    assert len(consultations_about(engine, OTHER)) == 1

@@ -560,3 +560,31 @@ def test_a_number_the_services_xsd_refuses_is_not_sent(server: ScriptedServer, m
     assert row.question_ref == a.question_ref and row.message_ref == a.message_ref
     server.script = lambda rec: Reply(500, b"")
     assert client.geef_persoon(refused).outcome is OutcomeClass.TRANSIENT  # INSZType takes it: it is sent
+
+
+def test_a_worker_stuck_in_a_call_does_not_hold_the_task_once_another_failed(
+        make_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first error ends the parallel calls; a worker stuck in its call is left behind after a bound, so the
+    task fails (and is retried) instead of hanging until that call ever returns."""
+    import proactief.magda.client as client_module
+
+    monkeypatch.setattr(client_module, "_ABANDON", 0.5, raising=False)
+    release = threading.Event()
+    started = threading.Event()
+
+    def call(item: int) -> int:
+        if item == 0:
+            started.wait(5)
+            raise ValueError("the first call failed")
+        started.set()
+        release.wait(60)  # a call that does not come back
+        return item
+
+    client = make_client(max_concurrency=2)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(ValueError, match="the first call failed"):
+            list(client._parallel(iter([0, 1]), call))
+        assert time.monotonic() - t0 < 10
+    finally:
+        release.set()

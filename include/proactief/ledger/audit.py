@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Sequence
@@ -97,11 +98,16 @@ class LedgerAuditSink:
             except BaseException as exc:  # noqa: BLE001 (handed to every waiting caller)
                 _settle(batch, exc)
                 continue
-            with conn:
+            try:
                 while _write(conn, batch):
                     batch = self._take()
                     if not batch:
                         return
+            finally:
+                # Closing a connection a failed write broke may raise; nothing is lost by ignoring that, and an
+                # exception here would leave this writer's turn taken and every queued caller waiting for ever.
+                with contextlib.suppress(Exception):
+                    conn.close()
 
 
 def _write(conn: Connection, batch: list[tuple[list[tuple[object, ...]], Future[None]]]) -> bool:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["DEFAULT_SQLITE_PATH", "LedgerUnavailable", "database_url", "display_url", "make_engine", "open_ledger",
-           "upgrade"]
+__all__ = ["DEFAULT_SQLITE_PATH", "LOCK_TIMEOUT", "LedgerUnavailable", "database_url", "display_url",
+           "ledger_lock_timeout", "make_engine", "open_ledger", "upgrade"]
 
 DEFAULT_SQLITE_PATH = Path("var") / "ledger.sqlite"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -47,7 +48,30 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    lock_timeout = ledger_lock_timeout()
+    if lock_timeout:
+        connect_args = dict(kwargs.pop("connect_args", None) or {})  # type: ignore[call-overload]
+        options = f"{connect_args.get('options', '')} -c lock_timeout={lock_timeout}".strip()
+        kwargs["connect_args"] = {**connect_args, "options": options}
     return create_engine(resolved, **kwargs)  # type: ignore[arg-type]
+
+
+LOCK_TIMEOUT = "10min"
+"""How long a ledger statement waits for a lock before it fails (PostgreSQL ``lock_timeout``). No statement of
+ours holds a lock for more than a few seconds; a wait this long means a session that will not let go (a
+connection left idle in a transaction), and a task that fails and is retried tells the operator, where one
+that waits hangs silently. ``PROACTIEF_DB_LOCK_TIMEOUT`` changes it (``0`` waits for ever)."""
+
+_DURATION = re.compile(r"\d+(ms|s|min|h)?")
+
+
+def ledger_lock_timeout() -> str | None:
+    """``PROACTIEF_DB_LOCK_TIMEOUT`` (else :data:`LOCK_TIMEOUT`) as PostgreSQL reads it; None for no limit."""
+    value = os.environ.get("PROACTIEF_DB_LOCK_TIMEOUT", LOCK_TIMEOUT).strip()
+    if not _DURATION.fullmatch(value):
+        raise ValueError(f"PROACTIEF_DB_LOCK_TIMEOUT={value!r}: expected a number with ms, s, min or h "
+                         "(a bare number is milliseconds; 0 for no limit)")
+    return None if re.fullmatch(r"0+(ms|s|min|h)?", value) else value
 
 
 def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]

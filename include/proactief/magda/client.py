@@ -707,7 +707,12 @@ class MagdaClient:
         finished = 0
         try:
             while finished < workers:
-                kind, value = results.get()
+                try:
+                    kind, value = results.get(timeout=1.0)
+                except queue.Empty:
+                    if not any(t.is_alive() for t in threads):  # never without a _DONE each; say so, never hang
+                        raise RuntimeError("MAGDA worker threads ended without handing over their results") from None
+                    continue
                 if kind == _DONE:
                     finished += 1
                 elif kind == _ERROR:
@@ -716,7 +721,10 @@ class MagdaClient:
                     yield from value
         finally:
             stop.set()
-            while finished < workers:  # unblock workers waiting on a full queue, let them finish
+            # Unblock workers waiting on a full queue and let them finish their call; a worker still stuck after
+            # _ABANDON seconds is left behind (a daemon thread) rather than holding the task for ever.
+            abandon = time.monotonic() + _ABANDON
+            while finished < workers and time.monotonic() < abandon:
                 try:
                     kind, _ = results.get(timeout=0.1)
                     if kind == _DONE:
@@ -725,11 +733,13 @@ class MagdaClient:
                     if not any(t.is_alive() for t in threads):
                         break
             for t in threads:
-                t.join(timeout=1.0)
+                t.join(timeout=max(0.0, min(1.0, abandon - time.monotonic())))
 
 
 _RESULT, _ERROR, _DONE = 0, 1, 2
 _BATCH = 16
+_ABANDON = 60.0
+"""Seconds :meth:`MagdaClient._parallel` waits, after the first error, for workers to end their current call."""
 
 
 def _blocked_by(ans: MagdaAnswer[T], registration: MagdaAnswer[Any]) -> MagdaAnswer[T]:
