@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from proactief.ledger.models import (
+    AdviceBatch,
+    AdviceBatchItem,
     DecisionRow,
     GrantRow,
     MagdaConsultation,
@@ -76,10 +78,21 @@ def test_each_table_keeps_exactly_what_is_still_within_its_retention(ledger: Eng
              "requested_at": NOW - dt.timedelta(days=3660 + i), "outcome": "ok", "retain_until": until}
             for i, until in enumerate([TODAY - dt.timedelta(days=1), TODAY])])
 
+        # the advice service's batches: one past its retention (never collected, still pending), one on its last day
+        for batch_id, until, state in (("b-old", TODAY - dt.timedelta(days=1), "pending"), ("b-kept", TODAY, "done")):
+            conn.execute(insert(AdviceBatch).values(
+                batch_id=batch_id, application="loket", requested_by="u1", scheme_id="uitpas-kansentarief",
+                reference_date=TODAY, digest="0" * 64, total=2, created_at=NOW - dt.timedelta(days=30),
+                retain_until=until))
+            conn.execute(insert(AdviceBatchItem), [
+                {"batch_id": batch_id, "position": n, "subject_insz": P[n], "city": {}, "state": state,
+                 "attempts": 0} for n in range(2)])
+
     deleted = apply_retention(ledger, TODAY)
 
     assert deleted == {"staged_advice": 4, "run_subject": 4, "outbox": 2, "benefit_grant": 1, "decision": 1,
-                       "manual_decision": 0, "bezwaar": 0, "mutation_subject": 2, "magda_consultation": 1}
+                       "manual_decision": 0, "bezwaar": 0, "mutation_subject": 2, "advice_batch_item": 2,
+                       "advice_batch": 1, "magda_consultation": 1}
     with ledger.connect() as conn:
         staged = set(conn.execute(select(StagedAdvice.run_id, StagedAdvice.insz)).tuples())
         subjects = set(conn.execute(select(RunSubject.run_id)).scalars())
@@ -95,6 +108,9 @@ def test_each_table_keeps_exactly_what_is_still_within_its_retention(ledger: Eng
     assert batches == {"r-old", "r-new"} and mutation_subjects == {new_batch}  # the cursor stays
     assert count(ledger, SchemeRun) == 4  # the runs (counts only) stay
     assert count(ledger, MagdaConsultation) == 1
+    with ledger.connect() as conn:
+        assert set(conn.execute(select(AdviceBatchItem.batch_id)).scalars()) == {"b-kept"}
+        assert set(conn.execute(select(AdviceBatch.batch_id)).scalars()) == {"b-kept"}
 
     assert set(apply_retention(ledger, TODAY).values()) == {0}  # a second pass finds nothing more
 

@@ -9,7 +9,10 @@
 - mutation subjects: ``MUTATION_DAYS`` after the batch was read, once every scheme has decided them (``done_at``):
   a batch whose re-evaluation failed keeps its persons until a later run does it (the batch row, a count and the
   cursor, stays);
-- MAGDA consultations: after their ten years (:func:`proactief.ledger.audit.purge_expired_consultations`).
+- MAGDA consultations: after their ten years (:func:`proactief.ledger.audit.purge_expired_consultations`);
+- the advice service's batches and their items (INSZ, the city's facts as submitted, the advice): after their
+  ``retain_until`` (``PROACTIEF_ADVICE_RETENTION_DAYS`` after submission), finished or not: a caller that never
+  collected its batch does not keep its subjects' data in the ledger.
 
 Residents who left are removed by the repertorium sync, not here (MAGDA must be told first).
 """
@@ -23,6 +26,8 @@ from sqlalchemy import Engine, delete, func, or_, select
 
 from proactief.ledger.audit import purge_expired_consultations
 from proactief.ledger.models import (
+    AdviceBatch,
+    AdviceBatchItem,
     Bezwaar,
     DecisionRow,
     GrantRow,
@@ -75,6 +80,11 @@ def apply_retention(engine: Engine, today: dt.date) -> dict[str, int]:
                                                      MutationBatch.done_at.is_not(None))
         counts["mutation_subject"] = conn.execute(delete(MutationSubject).where(
             MutationSubject.batch_id.in_(old_batches))).rowcount or 0
+        expired_batches = select(AdviceBatch.batch_id).where(AdviceBatch.retain_until < today)
+        counts["advice_batch_item"] = conn.execute(delete(AdviceBatchItem).where(
+            AdviceBatchItem.batch_id.in_(expired_batches))).rowcount or 0
+        counts["advice_batch"] = conn.execute(delete(AdviceBatch).where(
+            AdviceBatch.retain_until < today)).rowcount or 0
     counts["magda_consultation"] = purge_expired_consultations(engine, today)
     counts = {k: int(v) for k, v in counts.items()}
     log.info("retention on %s: %s", today.isoformat(), ", ".join(f"{k} {v}" for k, v in counts.items()))
