@@ -234,10 +234,14 @@ def record_import(conn: Connection, decl: SourceDecl, as_of: dt.date, as_of_from
                                                       digest=digest, rows=rows, run_id=None, recorded_at=_now()))
 
 
+_ANSWERS_LOCK = 0x50524F41
+"""The advisory-lock space of :func:`record_answers` (its second key is the run id)."""
+
+
 def record_answers(engine: Engine, run_id: int, answered: Mapping[str, dt.date]) -> None:
     """Record the latest answer date per MAGDA service of a run (a chunk's share): one row per run and source,
     moved forward, never back (a repeated chunk changes nothing)."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select, text, update
 
     from proactief.ledger.models import SourceAsOf
 
@@ -249,6 +253,9 @@ def record_answers(engine: Engine, run_id: int, answered: Mapping[str, dt.date])
     if not per_source:
         return
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # A run's chunks finish side by side: one at a time per run, or two would each find no row and insert.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:space, :run)"), {"space": _ANSWERS_LOCK, "run": run_id})
         for source, day in per_source.items():
             row = conn.execute(select(SourceAsOf.id, SourceAsOf.as_of).where(
                 SourceAsOf.run_id == run_id, SourceAsOf.source == source)).first()
