@@ -325,6 +325,57 @@ def _summary(db_url: str, city_dir: Path, dates: dict[str, str], stamp: str) -> 
     return lines
 
 
+def _advice_token(home: Path) -> str:
+    """The counter's token for the local advice service: made once, kept in ``var/advice-service.token`` (0600) so
+    an operator's shell (``var/stack.env``) keeps working across restarts; the service is given only its hash."""
+    import secrets
+
+    path = home / "advice-service.token"
+    if path.exists() and (token := path.read_text(encoding="utf-8").strip()):
+        return token
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(token + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return token
+
+
+def _advice_service_env(token: str) -> dict[str, str]:
+    from proactief.advice_service.config import hash_token
+
+    return {"PROACTIEF_ADVICE_TOKENS": f"loket={hash_token(token)}", "PROACTIEF_ADVICE_INSTANCE": "bin-run"}
+
+
+COUNTER_SCHEME = "uitpas-kansentarief"
+"""The scheme the counter asks about (the UiTPAS desk sells about 10,000 passes a year)."""
+
+
+def _counter_demo(url: str, token: str, city_dir: Path, dates: dict[str, str]) -> list[str]:
+    """Two residents asked at the counter through the advice service, one the generator expects entitled and one
+    it does not: their answers against that expectation, and how long each took. Never prints a national number."""
+    from proactief.advice.compare import read_expected
+    from proactief.advice_service.cli import advise_via_service
+
+    expected = read_expected(city_dir / "expected" / f"{COUNTER_SCHEME}.csv")
+    lines = []
+    for wanted in ("eligible", "not_eligible"):
+        insz = next((i for i, r in sorted(expected.items()) if r["decision"] == wanted), None)
+        if insz is None:
+            continue
+        t0 = time.perf_counter()
+        code, text = advise_via_service(COUNTER_SCHEME, insz, dates[COUNTER_SCHEME], service_url=url, token=token,
+                                        user="bin-run", as_json=True, city_dir=city_dir)
+        ms = (time.perf_counter() - t0) * 1000
+        if code != 0:
+            lines.append(f"  {COUNTER_SCHEME}: the service refused ({text.splitlines()[0][:200]})")
+            continue
+        got = json.loads(text)["decision"]
+        verdict = "match" if got == wanted else f"DIFFER (expected {wanted})"
+        lines.append(f"  {COUNTER_SCHEME}: a resident the generator expects {wanted}: {got} in {ms:.0f} ms "
+                     f"({verdict})")
+    return lines
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -404,6 +455,17 @@ def main(argv: list[str] | None = None) -> int:
              "--passholder-share", str(DEMO_PASSHOLDER_SHARE)], env,
             home / "logs/standins.log"))
         _wait_port(standins_port, 60, "the downstream stand-ins", standins)
+        advice_port = _free_port(8091)
+        advice_url = f"http://127.0.0.1:{advice_port}"
+        advice_token = _advice_token(home)
+        _say(f"advice service (Automatisch Advies) on {advice_url}: the counter's yes/no in real time; token in "
+             f"{home / 'advice-service.token'}")
+        advice = stack.enter_context(_process(
+            [sys.executable, "-m", "proactief.cli", "advice-service", "--host", "127.0.0.1", "--port",
+             str(advice_port)], {**env, **_advice_service_env(advice_token)}, home / "logs/advice-service.log"))
+        _wait_port(advice_port, 60, "the advice service", advice)
+        write_stack_env(home / "stack.env", {**variables, "PROACTIEF_ADVICE_URL": advice_url,
+                                             "PROACTIEF_ADVICE_TOKEN": advice_token})
         _say("migrating Airflow's metadata database (SQLite) and importing pools")
         _airflow(env, "db", "migrate")
         _airflow(env, "pools", "import", str(PROJECT / "airflow/pools.json"))
@@ -460,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"  {DISPATCH_DAG}: {_wait_run(env, DISPATCH_DAG, f'bin-run-{stamp}', args.timeout)}")
         _say("what the runs decided and granted (from the ledger):")
         print("\n".join(_summary(db_url, city_dir, dates, stamp)))
+        _say("the counter asks the advice service (one resident at a time, as a clerk would):")
+        print("\n".join(_counter_demo(advice_url, advice_token, city_dir, dates)))
         _say("what this bin/run did with what was already there:")
         print("\n".join(f"  {line}" for line in reuse) if reuse else "  nothing was there: a fresh var/airflow")
         password_file = home / "airflow" / "simple_auth_manager_passwords.json.generated"
@@ -470,6 +534,8 @@ Where to look:
                   (select → DQ → MAGDA query mapped over chunks → DQ → decide → DQ + approval gate → grant →
                   reconcile → notify → report); each task's log shows counts, never a national number.
   Dashboard       http://localhost:{api_port}/plugin/proactief   (Regelingen: figures, take-up plot, lookup)
+  Advice service  {advice_url}/health   (the counter: `proactief advise --scheme … --insz …` in a shell
+                  with var/stack.env asks it; every call audited with the application and user)
   Ledger          {_redacted(db_url)}
                   tables scheme_run, decision, benefit_grant, outbox, dq_result, magda_consultation (audit log)
   Alert e-mails   {home / 'mail' / 'new'}  (one file per operator alert)

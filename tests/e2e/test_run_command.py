@@ -65,6 +65,20 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
     downstream = home / "downstream"
     assert list((downstream / "ivago").glob("ivago-vouchers-*.jsonl")) and list((downstream / "e-mail").iterdir())
     assert "Where to look" in out and "Dags → uitpas-kansentarief" in out
+    # the counter's real-time path: the advice service answers as the generator expects, audited for the counter
+    for wanted in ("eligible", "not_eligible"):
+        assert re.search(rf"a resident the generator expects {wanted}: {wanted} in \d+ ms \(match\)", out), (
+            wanted, out[-4000:])
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(ledger_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    try:
+        with engine.connect() as conn:
+            by_counter = conn.execute(text("SELECT count(*) FROM magda_consultation "
+                                           "WHERE consulted_by = 'loket/bin-run'")).scalar_one()
+    finally:
+        engine.dispose()
+    assert by_counter >= 2  # the counter's own audit rows (one per advice asked) and the MAGDA questions behind them
     assert (home / "airflow" / "simple_auth_manager_passwords.json.generated").exists()
     # nothing personal on the console: no 11-digit national number
     population = {line.split(",", 1)[0] for line in (home / "population/residents.csv").read_text().splitlines()[1:]}
@@ -72,7 +86,8 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
     assert "nothing was there: a fresh var/airflow" in out
     # the operator's shell set-up (runbook): the stack's variables, the ledger among them
     stack_env = (home / "stack.env").read_text()
-    for variable in ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "PROACTIEF_DB_URL", "PROACTIEF_MAGDA_BASE_URL"):
+    for variable in ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "PROACTIEF_DB_URL", "PROACTIEF_MAGDA_BASE_URL",
+                     "PROACTIEF_ADVICE_URL", "PROACTIEF_ADVICE_TOKEN"):
         assert f"export {variable}=" in stack_env, variable
     assert f"export AIRFLOW_HOME={home / 'airflow'}" in stack_env
 
