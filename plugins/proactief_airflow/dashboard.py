@@ -195,7 +195,47 @@ def lookup(user: UserDep, schemes: SchemesDep, editable: EditableDep, engine: An
         return HTMLResponse(lookup_page(schemes, user=user.get_name(), error=error, scheme_id=scheme),
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, headers=_NO_STORE)
     return HTMLResponse(lookup_page(schemes, user=user.get_name(), explanation=explanation, scheme_id=scheme,
-                                    export=_reads_every_scheme(schemes), bezwaar=scheme in editable),
+                                    export=_reads_every_scheme(schemes), bezwaar=scheme in editable,
+                                    live_service=_advice_service() is not None),
+                        headers=_NO_STORE)
+
+
+def _advice_service() -> tuple[str, str] | None:
+    from proactief.dashboard.live import service_settings
+
+    return service_settings()
+
+
+@app.post("/advies", response_class=HTMLResponse)
+def live_advice(user: UserDep, schemes: SchemesDep, editable: EditableDep, engine: Annotated[Any, Depends(ledger)],
+                lookup: Annotated[str, Form()], scheme: Annotated[str, Form()]) -> HTMLResponse:
+    """Ask the advice service now about the looked-up person (the lookup's log reference names them, not an
+    INSZ): today's advice beside the latest decision; the service audits its questions with this user."""
+    import dataclasses
+
+    from proactief.citizen.inzage import subject_of_lookup
+    from proactief.dashboard.live import ask_now
+    from proactief.dashboard.lookup import explain
+    from proactief.dashboard.render import lookup_page
+    from proactief.schemes import scheme_ids
+
+    if scheme not in scheme_ids():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Onbekende regeling")
+    if scheme not in schemes:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Geen toegang tot deze regeling")
+    service = _advice_service()
+    if service is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Automatisch Advies is niet ingesteld")
+    name = user.get_name()
+    insz = subject_of_lookup(engine, lookup, consulted_by=name)
+    if insz is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Zoek de persoon eerst (opnieuw) op")
+    url, token = service
+    live = ask_now(engine, insz, scheme, url=url, token=token, user=name)
+    explanation = dataclasses.replace(explain(engine, insz, scheme), audit_ref=lookup)
+    return HTMLResponse(lookup_page(schemes, user=name, explanation=explanation, scheme_id=scheme,
+                                    export=_reads_every_scheme(schemes), bezwaar=scheme in editable,
+                                    live_service=True, live=live),
                         headers=_NO_STORE)
 
 

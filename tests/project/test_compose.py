@@ -589,6 +589,13 @@ def test_the_advice_service_runs_the_real_command_on_the_ledger_with_a_health_ch
     config = AdviceServiceConfig.from_env(env)
     assert config.db_url == env["PROACTIEF_DB_URL"] and config.application_for("a-token") == "counter"
     assert "/health" in {getattr(r, "path", None) for r in create_app(config).routes}
+    # the dashboard (api-server) asks it for the call centre's live advice, with its own token from .env
+    api = {k: _resolve(v) for k, v in _services()["airflow-apiserver"]["environment"].items()}
+    assert api["PROACTIEF_ADVICE_URL"] == "http://advice-service:8091"
+    assert _services()["airflow-apiserver"]["environment"]["PROACTIEF_ADVICE_TOKEN"] == (
+        "${PROACTIEF_ADVICE_DASHBOARD_TOKEN:-}")
+    assert "PROACTIEF_ADVICE_DASHBOARD_TOKEN" in _env_example()
+    assert api["PROACTIEF_DB_URL"] == env["PROACTIEF_DB_URL"]  # the merge kept the common settings
 
 
 def test_the_simulators_admin_api_takes_the_admin_token_from_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -161,11 +161,13 @@ def dashboard_page(engine: Engine, scheme_ids: Sequence[str], *, user: str, appr
 
 def lookup_page(scheme_ids: Sequence[str], *, user: str, explanation: Explanation | None = None,
                 error: str | None = None, scheme_id: str | None = None, export: bool = False,
-                bezwaar: bool = False, notice: str | None = None) -> str:
+                bezwaar: bool = False, notice: str | None = None, live_service: bool = False,
+                live: Any = None) -> str:
     """The call centre's lookup: the form (POST, so no INSZ in a URL), and the explanation or the error; with
     ``export``, the buttons for the person's access document (they post the lookup's log reference, not the
     INSZ); with ``bezwaar`` (the user may edit the scheme), the form to record an objection (it posts the same
-    reference)."""
+    reference); with ``live_service`` (the advice service is configured), the button that asks it now, and ``live``
+    its answer (:class:`proactief.dashboard.live.LiveAdvice`)."""
     import datetime as dt
 
     from proactief.casework import BEZWAAR_CHANNEL_LABELS, BEZWAAR_CHANNELS
@@ -173,8 +175,10 @@ def lookup_page(scheme_ids: Sequence[str], *, user: str, explanation: Explanatio
     titles = {s: load_scheme(s).title for s in scheme_ids}
     export_ref = explanation.audit_ref if export and explanation is not None else None
     bezwaar_ref = explanation.audit_ref if bezwaar and explanation is not None else None
+    live_ref = explanation.audit_ref if live_service and explanation is not None else None
     return _env().get_template("lookup.html.j2").render(user=user, titles=titles, explanation=explanation,
                                                         error=error, chosen=scheme_id, export_ref=export_ref,
                                                         bezwaar_ref=bezwaar_ref, channels=BEZWAAR_CHANNELS,
                                                         channel_labels=BEZWAAR_CHANNEL_LABELS,
-                                                        today=dt.date.today().isoformat(), notice=notice)
+                                                        today=dt.date.today().isoformat(), notice=notice,
+                                                        live_ref=live_ref, live=live)
