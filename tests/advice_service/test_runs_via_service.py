@@ -17,12 +17,20 @@ from typing import Any
 import pytest
 import requests
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
-from proactief.advice_service.client import AdviceServiceSettings
-from proactief.advice_service.models import BatchResult, GrantTermsOut, StagedAdviceOut
-from proactief.ledger.models import AdviceBatch, DecisionRow, GrantRow, MagdaConsultation, Resident, StagedAdvice
-from proactief.lifecycle import open_run, query_chunk, run_in_process, select_population
+from proactief.advice_service.client import AdviceServiceClient, AdviceServiceError, AdviceServiceSettings
+from proactief.advice_service.models import BatchResult, BatchSubject, GrantTermsOut, StagedAdviceOut
+from proactief.ledger.models import (
+    AdviceBatch,
+    AdviceBatchItem,
+    DecisionRow,
+    GrantRow,
+    MagdaConsultation,
+    Resident,
+    StagedAdvice,
+)
+from proactief.lifecycle import open_run, query_chunk, record_objection, run_in_process, select_population
 from proactief.schemes.subjects import identity_parts
 from tests.advice_service.service_harness import TOKENS, RunningService, running_service
 from tests.e2e.harness import create_database, drop_database
@@ -173,6 +181,63 @@ def test_a_retried_chunk_collects_the_stored_batch_and_asks_magda_nothing_more(
                             .where(AdviceBatch.batch_id.like(f"run-{run_id}-%"))).scalar_one() == 1
 
 
+def _staged(engine: Engine, run_id: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return {r.insz: r.advice for r in conn.execute(select(StagedAdvice.insz, StagedAdvice.advice)
+                                                       .where(StagedAdvice.run_id == run_id))}
+
+
+def _batches(engine: Engine, run_id: int) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(AdviceBatch.batch_id)
+                                   .where(AdviceBatch.batch_id.like(f"run-{run_id}-%"))).scalars())
+
+
+def test_a_retry_after_an_objection_decides_the_chunk_without_the_objector(
+        world: World, svc_ledger: Engine, settings: AdviceServiceSettings) -> None:
+    """The objection deletes the person from the run: the retried chunk holds other subjects than its batch, so
+    it gets a batch of its own (an id from its content, in letters); the objector is neither asked nor staged."""
+    d = reference_date(world, UITPAS)
+    with svc_ledger.connect() as conn:
+        people = list(conn.execute(select(Resident.insz).order_by(Resident.insz).offset(100).limit(20)).scalars())
+    run_id = open_run(svc_ledger, UITPAS, d, external_id="svc/objection", subjects=people, chunk_size=20)
+    select_population(svc_ledger, run_id)
+    query_chunk(svc_ledger, run_id, 0, world.magda(), service=settings)
+    record_objection(svc_ledger, people[3], channel="web")
+
+    again = query_chunk(svc_ledger, run_id, 0, world.magda(), service=settings)
+
+    assert again["subjects"] == again["staged"] == len(people) - 1
+    assert set(_staged(svc_ledger, run_id)) == set(people) - {people[3]}
+    first, second = _batches(svc_ledger, run_id)
+    assert first == f"run-{run_id}-chunk-0" and second.startswith(first + "-") and second[len(first) + 1:].isalpha()
+    with svc_ledger.connect() as conn:
+        items = conn.execute(select(AdviceBatchItem.subject_insz).where(AdviceBatchItem.batch_id == second)).all()
+    assert people[3] not in {i.subject_insz for i in items} and len(items) == len(people) - 1
+
+
+def test_a_retry_after_the_service_failed_the_batch_submits_the_chunk_again(
+        world: World, svc_ledger: Engine, settings: AdviceServiceSettings) -> None:
+    """A failed batch stays failed at the service (MAGDA refused it three times): the task fails, and its retry
+    asks again under the chunk's next id instead of collecting the same failure for ever."""
+    d = reference_date(world, UITPAS)
+    with svc_ledger.connect() as conn:
+        people = list(conn.execute(select(Resident.insz).order_by(Resident.insz).offset(140).limit(10)).scalars())
+    run_id = open_run(svc_ledger, UITPAS, d, external_id="svc/failed", subjects=people, chunk_size=10)
+    select_population(svc_ledger, run_id)
+    first = query_chunk(svc_ledger, run_id, 0, world.magda(), service=settings)
+    staged = _staged(svc_ledger, run_id)
+    with svc_ledger.begin() as conn:  # what the service writes when MAGDA refused the chunk _MAX_ATTEMPTS times
+        conn.execute(update(AdviceBatchItem).where(AdviceBatchItem.batch_id == f"run-{run_id}-chunk-0",
+                                                   AdviceBatchItem.position == 4)
+                     .values(state="failed", result={"error": "MAGDA refused the questions: MagdaFault"}))
+
+    assert query_chunk(svc_ledger, run_id, 0, world.magda(), service=settings) == first
+    assert _batches(svc_ledger, run_id) == [f"run-{run_id}-chunk-0", f"run-{run_id}-chunk-0-again-a"]
+    assert {k: {**v, "consultations": None} for k, v in _staged(svc_ledger, run_id).items()} == \
+        {k: {**v, "consultations": None} for k, v in staged.items()}
+
+
 # ------------------------------------------------------------------------------------------ c. the boundary
 
 
@@ -267,3 +332,14 @@ def test_the_staged_result_model_refuses_anything_beyond_the_decision_and_the_gr
         GrantTermsOut.model_validate({**terms, "vin": "WSY00000000000001"})
     # Every key part a subject kind supplies (the LEZ plate) has its field, so a new one is a reviewed change.
     assert {p.name for p in identity_parts()} <= set(GrantTermsOut.model_fields)
+
+
+def test_only_the_scheme_runs_application_may_ask_for_what_a_grant_needs(world: World, service: RunningService,
+                                                                         svc_ledger: Engine) -> None:
+    with svc_ledger.connect() as conn:
+        insz = conn.execute(select(Resident.insz).order_by(Resident.insz).limit(1)).scalar_one()
+    counter = AdviceServiceClient(service.url, TOKENS["counter"], user="jan")
+    with counter, pytest.raises(AdviceServiceError) as refused:
+        counter.submit_batch("counter-grant-a", UITPAS, reference_date(world, UITPAS), [BatchSubject(insz=insz)],
+                             purpose="grant")
+    assert refused.value.status == 403

@@ -464,6 +464,8 @@ def _ask_magda(engine: Engine, run: Any, scheme: Scheme, city: CityFiles, asked:
 
 
 _LETTERS = "abcdefghijklmnop"
+_AGAIN = ("", "-again-a", "-again-b", "-again-c")
+"""Suffixes of a chunk's batch ids after a failed batch (each a fresh try at MAGDA, at most four in all)."""
 
 
 def _batch_id(run_id: int, chunk: int, content: str | None = None) -> str:
@@ -488,23 +490,31 @@ def _ask_service(settings: AdviceServiceSettings, run: Any, chunk: int, scheme: 
         return [], {}, 0
     d = run.reference_date
     subjects = [BatchSubject(insz=insz, city=facts_from_city(city, scheme, insz, d)) for insz in asked]
+    content = json.dumps([s.model_dump(mode="json") for s in subjects], sort_keys=True)
     with AdviceServiceClient(settings.url, settings.token, user=settings.user) as svc:
-        batch_id = _batch_id(run.id, chunk)
-        try:
-            svc.submit_batch(batch_id, scheme.id, d, subjects, purpose="grant")
-        except AdviceServiceError as exc:
-            if exc.status != 409:
-                raise
-            # The id holds other subjects (an objection or new city data since the first attempt): a batch of
-            # its own for this content, found again by a retry of it.
-            content = json.dumps([s.model_dump(mode="json") for s in subjects], sort_keys=True)
-            batch_id = _batch_id(run.id, chunk, content)
-            svc.submit_batch(batch_id, scheme.id, d, subjects, purpose="grant")
+        # A batch the service failed (MAGDA refused it a few times) stays failed. The task fails with it, and
+        # its retry, finding that batch failed, submits the chunk's next batch id (found again by later retries).
+        for again in _AGAIN:
+            batch_id = _batch_id(run.id, chunk) + again
+            try:
+                submitted = svc.submit_batch(batch_id, scheme.id, d, subjects, purpose="grant")
+            except AdviceServiceError as exc:
+                if exc.status != 409:
+                    raise
+                # The id holds other subjects (an objection or new city data since the first attempt): a batch
+                # of its own for this content, found again by a retry of it.
+                batch_id = _batch_id(run.id, chunk, content) + again
+                submitted = svc.submit_batch(batch_id, scheme.id, d, subjects, purpose="grant")
+            if not (submitted.state == "done" and submitted.failed):
+                break
+        else:
+            raise RuntimeError(f"advice service: chunk {chunk} of run {run.id} failed in {len(_AGAIN)} batches")
         status, results = svc.collect_batch(batch_id, timeout=settings.wait_seconds)
-    failed = [r for r in results if r.staged is None]
+    failed = sum(1 for r in results if r.staged is None)
     if failed or len(results) != len(asked):
-        raise RuntimeError(f"advice service batch {batch_id}: {len(failed)} of {len(asked)} subjects not decided"
-                           + (f" ({failed[0].error})" if failed and failed[0].error else ""))
+        # Counts only: the service's error text is not repeated here (it could quote MAGDA).
+        raise RuntimeError(f"advice service batch {batch_id}: {failed} of {len(asked)} subjects failed "
+                           f"({len(results)} results); a retry of this task submits the chunk again")
     decided = [_Decided(asked[r.position], r.staged.household_differs, staged=r.staged)
                for r in results if r.staged is not None]
     return decided, dict(status.answered), status.withheld_questions
