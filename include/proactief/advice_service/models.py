@@ -150,7 +150,7 @@ class AdviceOut(_Out):
 
 
 class GrantTermsOut(_Out):
-    """What an advice grants, as a scheme run stages it (:func:`proactief.lifecycle.staging.staged_summary`).
+    """What an advice grants, as a scheme run stages it (:func:`proactief.advice_service.staging.staged_summary`).
 
     Data minimisation, field by field: ``system``, ``valid_from``/``valid_until``, ``attributes``, ``amounts``,
     ``percentages`` are the scheme's own terms for the decided tier and period (the downstream system books
@@ -199,7 +199,7 @@ class GrantTermsOut(_Out):
 class StagedAdviceOut(AdviceOut):
     """The advice as a scheme run stages it (``purpose: grant`` batches): :class:`AdviceOut` plus what the run's
     grant and its data-quality gate strictly need, computed in the service by the runs' own code
-    (:mod:`proactief.lifecycle.staging`).
+    (:mod:`proactief.advice_service.staging`).
 
     Beyond the decision: ``grant_terms`` (:class:`GrantTermsOut`); ``grant_key``, the grant's idempotency key
     (scheme, period, plate, end date and a digest of the recipient's INSZ: not reversible); ``grant_recipient``,
@@ -218,7 +218,7 @@ class StagedAdviceOut(AdviceOut):
 
     def staged(self) -> tuple[dict[str, Any], bool, bool]:
         """``(summary, transient, data_error)``: the summary exactly as
-        :func:`proactief.lifecycle.staging.staged_summary` built it in the service (absent keys stay absent)."""
+        :func:`proactief.advice_service.staging.staged_summary` built it in the service (absent keys stay absent)."""
         out = self.model_dump(mode="json")
         transient, data_error = out.pop("transient"), out.pop("data_error")
         if not out["household_differs"]:

@@ -22,8 +22,8 @@ from proactief.advice_service import store
 from proactief.advice_service.city import SubmittedCity
 from proactief.advice_service.config import AdviceServiceConfig
 from proactief.advice_service.models import AdviceOut, AdviceRequest, BatchRequest, BatchStatus, StagedAdviceOut
+from proactief.advice_service.staging import AnswerDates, objectors, staged_flags, staged_summary
 from proactief.ledger.audit import LedgerAuditSink, record_lookup
-from proactief.lifecycle.staging import AnswerDates, objectors, staged_flags, staged_summary
 from proactief.magda.client import MagdaClient, MagdaConfigurationError, MagdaFault
 from proactief.magda.config import MagdaConfig
 from proactief.schemes import Scheme, load_all

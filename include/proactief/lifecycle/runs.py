@@ -29,6 +29,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import Connection, Engine, String, cast, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from proactief.advice_service.staging import (
+    TRANSIENT_REASONS as TRANSIENT_REASONS,  # re-exported: the year harness and the gate read it here
+)
+from proactief.advice_service.staging import (
+    AnswerDates,
+    grant_key,
+    objectors,
+    staged_flags,
+    staged_summary,
+)
 from proactief.insz import validate_insz
 from proactief.ledger.bulk import JsonText, copy_rows
 from proactief.ledger.models import (
@@ -49,16 +59,6 @@ from proactief.ledger.models import (
 from proactief.lifecycle import manual_decisions, renewals
 from proactief.lifecycle.addressees import addressees
 from proactief.lifecycle.mutations import batches_to_reevaluate, mark_batches_decided
-from proactief.lifecycle.staging import (
-    TRANSIENT_REASONS as TRANSIENT_REASONS,  # re-exported: the year harness and the gate read it here
-)
-from proactief.lifecycle.staging import (
-    AnswerDates,
-    grant_key,
-    objectors,
-    staged_flags,
-    staged_summary,
-)
 from proactief.schemes import Outcome, Scheme, load_scheme, scheme_ids
 from proactief.schemes.facts import OBJECTION_REASON
 from proactief.schemes.inforce import require_in_force
@@ -152,7 +152,7 @@ def _set_figures(conn: Connection, run_id: int, status: str | None = None, **fig
 
 
 _objectors = objectors
-"""Who among ``people`` objects now (:func:`proactief.lifecycle.staging.objectors`)."""
+"""Who among ``people`` objects now (:func:`proactief.advice_service.staging.objectors`)."""
 
 
 def _opted_out(conn: Connection, people: Iterable[str]) -> set[str]:

@@ -1,10 +1,11 @@
 """What a scheme run stages of an advice, computed one way for both places that decide (issue 20).
 
-A run that asks MAGDA itself (:func:`proactief.lifecycle.runs.query_chunk` in-process) and the advice service
-deciding a run's chunk for it (``purpose: grant`` batches) reduce an :class:`~proactief.advice.engine.Advice` to
-the same staged summary here: the advice's JSON, the grant's terms, the grant key and the household's recipient,
-and the transient / data-error flags the MAGDA data-quality gate counts. Kept free of Airflow and of the runs'
-ledger steps so the service can import it.
+The advice service deciding a run's chunk (``purpose: grant`` batches) and a run that asks MAGDA itself
+(:func:`proactief.lifecycle.runs.query_chunk` in-process, the default) reduce an
+:class:`~proactief.advice.engine.Advice` to the same staged summary here: the advice's JSON, the grant's terms,
+the grant key and the household's recipient, and the transient / data-error flags the MAGDA data-quality gate
+counts; both withhold objectors with :func:`objectors`. It lives with the service (the runs import it, as they
+import the service's client) and loads neither Airflow, the advice engine nor the MAGDA client.
 """
 
 from __future__ import annotations
