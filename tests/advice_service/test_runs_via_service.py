@@ -152,6 +152,34 @@ def test_a_run_through_the_service_decides_grants_and_stages_what_the_in_process
     assert all(b.work and b.work["answered"] for b in batches)
 
 
+def test_a_household_member_decided_through_the_service_names_the_reference_person_as_recipient(
+        world: World, inproc_ledger: Engine, svc_ledger: Engine, settings: AdviceServiceSettings) -> None:
+    """The extract has a member as its own household's reference person, MAGDA has them in the household of an
+    eligible head: the decision is the household's, its grant (key and recipient) the head's — both ways alike."""
+    d = reference_date(world, IVAGO)
+    expected = world.expected_eligible(IVAGO)
+    with svc_ledger.connect() as conn:
+        homes = dict(conn.execute(select(Resident.insz, Resident.household_id)).tuples().all())
+    by_home: dict[str | None, list[str]] = {}
+    for insz, hid in homes.items():
+        by_home.setdefault(hid, []).append(insz)
+    head = next(r for r in sorted(expected) if len(by_home[homes[r]]) >= 2)
+    member = next(m for m in sorted(by_home[homes[head]]) if m != head)
+    out = {}
+    for name, engine, service in (("here", inproc_ledger, None), ("svc", svc_ledger, settings)):
+        with engine.begin() as conn:
+            conn.execute(update(Resident).where(Resident.insz == member)
+                         .values(household_id="SPLIT-1", reference_person=True, position="01"))
+        report = run_in_process(engine, IVAGO, d, world.magda(), external_id=f"{name}/member", subjects=[member],
+                                service=service)
+        assert report["status"] == "finished"
+        out[name] = decisions(engine, report["run_id"])
+    assert out["here"] == out["svc"]
+    advice = out["svc"][member]["advice"]
+    assert out["svc"][member]["decision"] == "eligible" and advice["grant_recipient"] == head
+    assert advice["grant_key"].split("|")[1] != member and member not in advice["grant_key"]
+
+
 # ------------------------------------------------------------------------------------------ b. a retried chunk
 
 
