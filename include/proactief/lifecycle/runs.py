@@ -34,11 +34,11 @@ from proactief.advice_service.staging import (
 )
 from proactief.advice_service.staging import (
     AnswerDates,
-    grant_key,
     objectors,
     staged_flags,
     staged_summary,
 )
+from proactief.advice_service.staging import grant_key as _grant_key
 from proactief.insz import validate_insz
 from proactief.ledger.bulk import JsonText, copy_rows
 from proactief.ledger.models import (
@@ -599,9 +599,6 @@ def _decision_counts(conn: Connection, run_id: int) -> dict[str, int]:
     found = dict(conn.execute(select(DecisionRow.decision, func.count()).where(DecisionRow.run_id == run_id)
                               .group_by(DecisionRow.decision)).all())
     return {k.value: int(found.get(k.value, 0)) for k in Outcome}
-
-
-_grant_key = grant_key
 
 
 # ------------------------------------------------------------------------------------------ grant + notify
