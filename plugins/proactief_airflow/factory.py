@@ -202,8 +202,10 @@ def add_lifecycle(open_run_task: Callable[[], XComArg], *, scheme_title: str,
     def query_chunk(ledger_run: int, chunk: int) -> dict[str, Any]:
         from proactief.lifecycle import query_chunk as query
 
+        service = runtime.advice_service()  # set: the advice service decides, no MAGDA configuration here
         with runtime.ledger() as engine:
-            return dict(query(engine, ledger_run, chunk, runtime.magda_config()))
+            return dict(query(engine, ledger_run, chunk, runtime.magda_config() if service is None else None,
+                              service=service))
 
     @task
     def decide(ledger_run: int) -> dict[str, int]:

@@ -7,6 +7,10 @@ task process. Configuration, first match wins:
   or host/login/password/port/schema as PostgreSQL via psycopg2).
 - MAGDA: the Airflow connection ``magda_default`` whose extra is a JSON mapping for ``MagdaConfig.from_mapping``;
   else ``MagdaConfig.from_env()`` (``PROACTIEF_MAGDA_*``).
+- the advice service (issue 20): the Airflow connection ``proactief_advice`` (host: the service's URL, password:
+  this application's token, login: the user named in its audit, default ``airflow``); else
+  ``PROACTIEF_ADVICE_URL`` / ``_TOKEN`` / ``_USER``. Set, the scheme runs' chunks are decided by the service and
+  this side needs no MAGDA configuration at all; unset, they ask MAGDA in the task (the default).
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from proactief.advice_service.client import AdviceServiceSettings
     from proactief.magda.config import MagdaConfig
 
 LEDGER_CONN_ID = "proactief_ledger"
 MAGDA_CONN_ID = "magda_default"
+ADVICE_CONN_ID = "proactief_advice"
 
 
 def _connection(conn_id: str) -> Any | None:
@@ -98,6 +104,21 @@ def magda_config() -> MagdaConfig:
         if extra:
             return MagdaConfig.from_mapping(extra)
     return MagdaConfig.from_env()
+
+
+def advice_service() -> AdviceServiceSettings | None:
+    """How the scheme runs reach the advice service, or None: they decide in the task (module docstring)."""
+    from proactief.advice_service.client import AdviceServiceSettings
+
+    conn = _connection(ADVICE_CONN_ID)
+    if conn is not None and conn.host:
+        if not conn.password:
+            raise ValueError(f"connection {ADVICE_CONN_ID} has no password (the application's token)")
+        url = conn.host if "://" in conn.host else f"http://{conn.host}{f':{conn.port}' if conn.port else ''}"
+        wait = (conn.extra_dejson or {}).get("wait_seconds")
+        return AdviceServiceSettings(url, conn.password, conn.login or "airflow",
+                                     float(wait) if wait else 3600.0)
+    return AdviceServiceSettings.from_env()
 
 
 def run_day(context: Mapping[str, Any], timezone: str) -> dt.date:

@@ -25,6 +25,10 @@ def test_a_token_is_known_by_its_hash_and_names_its_application(tmp_path: Path) 
     assert config.application_for("t-other") is None and config.application_for("") is None
     assert "t-counter" not in repr(config) and config.chunk_size == 10
     assert config.db_url == "postgresql+psycopg2://x@db/ledger"
+    assert config.grant_applications == {"airflow"}  # only the scheme runs get what a grant needs, by default
+    assert AdviceServiceConfig.from_env({"PROACTIEF_DB_URL": "sqlite://",
+                                         "PROACTIEF_ADVICE_GRANT_APPLICATIONS": "runs, runs-acc"}
+                                        ).grant_applications == {"runs", "runs-acc"}
 
 
 @pytest.mark.parametrize("tokens", ["counter=t-counter", "counter=sha256:abc", "=sha256:" + "0" * 64,

@@ -38,6 +38,25 @@ def test_magda_config_comes_from_the_connection_extra_else_the_env(monkeypatch: 
     assert config.base_url == "https://127.0.0.1:9443/" and config.max_concurrency == 3
 
 
+def test_the_advice_service_comes_from_the_connection_else_the_env_else_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AIRFLOW_CONN_PROACTIEF_ADVICE", "PROACTIEF_ADVICE_URL", "PROACTIEF_ADVICE_TOKEN",
+                 "PROACTIEF_ADVICE_USER"):
+        monkeypatch.delenv(name, raising=False)
+    assert runtime.advice_service() is None  # the default: the runs ask MAGDA in the task
+    monkeypatch.setenv("PROACTIEF_ADVICE_URL", "http://advice:8091")
+    with pytest.raises(ValueError, match="PROACTIEF_ADVICE_TOKEN"):  # never a silent fall-back to asking MAGDA
+        runtime.advice_service()
+    monkeypatch.setenv("PROACTIEF_ADVICE_TOKEN", "tok-env")
+    env = runtime.advice_service()
+    assert env is not None and (env.url, env.token, env.user) == ("http://advice:8091", "tok-env", "airflow")
+    assert "tok-env" not in repr(env)
+    monkeypatch.setenv("AIRFLOW_CONN_PROACTIEF_ADVICE", json.dumps({
+        "conn_type": "http", "host": "advice.internal", "port": 8091, "login": "scheme-runs", "password": "tok-c"}))
+    conn = runtime.advice_service()
+    assert conn is not None and (conn.url, conn.token, conn.user) == ("http://advice.internal:8091", "tok-c",
+                                                                      "scheme-runs")
+
+
 def test_the_run_day_is_the_logical_date_in_the_scheme_timezone() -> None:
     late = dt.datetime(2026, 10, 31, 23, 30, tzinfo=dt.UTC)  # already 1 November in Ghent
     assert runtime.run_day({"logical_date": late}, "Europe/Brussels") == dt.date(2026, 11, 1)

@@ -321,7 +321,8 @@ def test_the_project_settings_are_the_names_the_code_reads() -> None:
     env = {k: _resolve(v) for k, v in _compose()["x-airflow-common"]["environment"].items()}
     project = {k for k in env if k.startswith("PROACTIEF_")}
     read_elsewhere = {"PROACTIEF_DB_URL", "PROACTIEF_ALERT_EMAIL", "PROACTIEF_ALERT_FROM", "PROACTIEF_CITY_DATA_DIR",
-                      "PROACTIEF_OPTOUT_INBOX", "PROACTIEF_PSEUDONYM_KEY"}
+                      "PROACTIEF_OPTOUT_INBOX", "PROACTIEF_PSEUDONYM_KEY", "PROACTIEF_ADVICE_URL",
+                      "PROACTIEF_ADVICE_TOKEN"}
     known = ({f"PROACTIEF_{f.name.upper()}" for f in fields(DeliveryConfig)}
              | {f"PROACTIEF_MAGDA_{f.name.upper()}" for f in fields(MagdaConfig)} | read_elsewhere)
     assert project - known == set(), "no code reads these"
@@ -331,6 +332,9 @@ def test_the_project_settings_are_the_names_the_code_reads() -> None:
     assert {"PROACTIEF_DB_URL", "PROACTIEF_MAGDA_BASE_URL", "PROACTIEF_ALERT_EMAIL", "PROACTIEF_UITPAS_URL",
             "PROACTIEF_IVAGO_DIR", "PROACTIEF_SCHOOL_DIR", "PROACTIEF_LETTER_DIR", "PROACTIEF_EBOX_URL",
             "PROACTIEF_SMTP_HOST", "PROACTIEF_SMTP_PORT", "PROACTIEF_SMTP_SENDER"} <= project
+    from proactief.advice_service.client import AdviceServiceSettings
+
+    assert AdviceServiceSettings.from_env(env) is None  # by default the runs ask MAGDA in the task
     delivery = DeliveryConfig.from_env(env)
     assert (delivery.uitpas_url, delivery.ebox_url, delivery.smtp_host, delivery.smtp_port) == (
         "http://standins:8090/uitpas", "http://standins:8090/ebox", "mailpit", 1025)

@@ -110,6 +110,8 @@ def create_app(config: AdviceServiceConfig | None = None, magda: MagdaConfig | N
 
     @app.post("/v1/batches", response_model=BatchStatus, status_code=202)
     def submit(body: BatchRequest, who: Auth, svc: Service, response: Response) -> BatchStatus:
+        if body.purpose == "grant" and who.application not in cfg.grant_applications:
+            raise HTTPException(403, "this application may not submit grant batches")
         if len(body.subjects) > cfg.max_batch:
             raise HTTPException(413, f"at most {cfg.max_batch} subjects per batch")
         try:

@@ -13,8 +13,10 @@ The INSZ goes only in request bodies; errors carry the service's message and sta
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -27,9 +29,10 @@ from proactief.advice_service.models import (
     BatchStatus,
     BatchSubject,
     CityFacts,
+    Purpose,
 )
 
-__all__ = ["AdviceServiceClient", "AdviceServiceError"]
+__all__ = ["AdviceServiceClient", "AdviceServiceError", "AdviceServiceSettings"]
 
 
 class AdviceServiceError(RuntimeError):
@@ -38,6 +41,34 @@ class AdviceServiceError(RuntimeError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"advice service: HTTP {status}: {message}" if status else f"advice service: {message}")
         self.status = status
+
+
+@dataclass(frozen=True)
+class AdviceServiceSettings:
+    """How a scheme run reaches the advice service (``PROACTIEF_ADVICE_URL``, ``_TOKEN``, ``_USER``,
+    ``_WAIT_SECONDS``): with them, a run's chunks are decided by the service instead of in the task."""
+
+    url: str
+    token: str = field(repr=False)
+    user: str = "airflow"
+    """Who at the calling application asks (audited with each consultation as ``application/user``)."""
+    wait_seconds: float = 3600.0
+    """How long a chunk waits for its batch before the task fails (and its retry collects the same batch)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AdviceServiceSettings | None:
+        """From the environment, or None when ``PROACTIEF_ADVICE_URL`` is not set (runs decide in-process).
+        A URL without a token is refused: a run must not silently fall back to asking MAGDA itself."""
+        env = os.environ if environ is None else environ
+        url = (env.get("PROACTIEF_ADVICE_URL") or "").strip()
+        if not url:
+            return None
+        token = (env.get("PROACTIEF_ADVICE_TOKEN") or "").strip()
+        if not token:
+            raise ValueError("PROACTIEF_ADVICE_URL is set but PROACTIEF_ADVICE_TOKEN is not")
+        wait = (env.get("PROACTIEF_ADVICE_WAIT_SECONDS") or "").strip()
+        return cls(url, token, (env.get("PROACTIEF_ADVICE_USER") or "").strip() or "airflow",
+                   float(wait) if wait else 3600.0)
 
 
 class AdviceServiceClient:
@@ -87,10 +118,11 @@ class AdviceServiceClient:
         return AdviceOut.model_validate(self._call("POST", "/v1/advice", body=request.model_dump(mode="json"))[1])
 
     def submit_batch(self, batch_id: str, scheme: str, reference_date: dt.date,
-                     subjects: Iterable[BatchSubject]) -> BatchStatus:
-        """Submit (or find again: the same id and content) a batch; returns its status."""
+                     subjects: Iterable[BatchSubject], *, purpose: Purpose = "advice") -> BatchStatus:
+        """Submit (or find again: the same id and content) a batch; returns its status. ``purpose="grant"``:
+        a scheme run's chunk (results as :class:`~.models.StagedAdviceOut`)."""
         request = BatchRequest(batch_id=batch_id, scheme=scheme, reference_date=reference_date,
-                               subjects=list(subjects))
+                               subjects=list(subjects), purpose=purpose)
         return BatchStatus.model_validate(self._call("POST", "/v1/batches", body=request.model_dump(mode="json"))[1])
 
     def batch(self, batch_id: str, *, offset: int = 0, limit: int | None = None) -> BatchStatus:
@@ -101,6 +133,11 @@ class AdviceServiceClient:
 
     def wait_for_batch(self, batch_id: str, *, timeout: float = 600.0, poll: float = 0.5) -> Sequence[BatchResult]:
         """Poll until the batch is done, then page through every result (in submission order)."""
+        return self.collect_batch(batch_id, timeout=timeout, poll=poll)[1]
+
+    def collect_batch(self, batch_id: str, *, timeout: float = 600.0, poll: float = 0.5
+                      ) -> tuple[BatchStatus, Sequence[BatchResult]]:
+        """Poll until the batch is done; its final status (answer dates, withheld questions) and every result."""
         deadline = time.monotonic() + timeout
         while (status := self.batch(batch_id, limit=0)).state != "done":
             if time.monotonic() > deadline:
@@ -113,4 +150,4 @@ class AdviceServiceClient:
             page = self.batch(batch_id, offset=offset)
             results.extend(page.results)
             offset = page.next_offset
-        return results
+        return status, results

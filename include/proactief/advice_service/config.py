@@ -3,6 +3,7 @@
 The MAGDA side (endpoint, certificate, afnemer) is the client's own ``PROACTIEF_MAGDA_*`` configuration
 (:class:`~proactief.magda.config.MagdaConfig`), read only by this process. Tokens are never configured in clear:
 each entry is ``application=sha256:<hex of the token>`` (``proactief advice-service --hash-token`` prints one).
+``GRANT_APPLICATIONS`` (default ``airflow``) names the applications whose batches may carry what a grant needs.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class AdviceServiceConfig:
     max_batch: int = 10_000
     retention_days: int = 30
     """Batches (with their subjects and city facts) are kept this long for polling, then may be purged."""
+    grant_applications: frozenset[str] = frozenset({"airflow"})
+    """Applications that may submit ``purpose: grant`` batches (a scheme run's chunk): only they receive grant
+    terms, the LEZ plate and a household's recipient; the counter and the call centre get the advice only."""
 
     def __post_init__(self) -> None:
         if not self.db_url.strip():
@@ -113,6 +117,8 @@ class AdviceServiceConfig:
                     kwargs[name] = kind(raw)
                 except ValueError:
                     raise AdviceServiceConfigError(f"{ENV_PREFIX}{name.upper()}: not a number") from None
+        if (granting := get("GRANT_APPLICATIONS")) is not None:
+            kwargs["grant_applications"] = frozenset(a.strip() for a in re.split(r"[,\s]+", granting) if a.strip())
         if (instance := get("INSTANCE")) is not None:
             kwargs["instance"] = instance
         if (worker := get("BATCH_WORKER")) is not None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from proactief.insz import InvalidINSZ, validate_insz
 
 __all__ = ["AdviceOut", "AdviceRequest", "BatchRequest", "BatchResult", "BatchStatus", "BatchSubject",
-           "CityFacts", "OcmwPeriodIn", "TraceOut"]
+           "CityFacts", "GrantTermsOut", "OcmwPeriodIn", "StagedAdviceOut", "TraceOut"]
 
 Decision = Literal["eligible", "not_eligible", "undetermined"]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,79}$")]
@@ -27,6 +27,9 @@ Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 """A MAGDA ``Referte`` (a UUID): what the audit trail of the service knows the question by."""
 BatchId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")]
 Insz = Annotated[str, StringConstraints(pattern=r"^[0-9]{11}$")]
+Service = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9._-]{0,119}$")]
+"""A MAGDA service's name (``Persoon.GeefPersoon-02.02``)."""
+Purpose = Literal["advice", "grant"]
 _NO_DIGIT_RUN = 8
 """A batch id or key with this many digits in a row could be an INSZ (ids appear in URLs and logs): refused."""
 
@@ -146,6 +149,86 @@ class AdviceOut(_Out):
         return out
 
 
+class GrantTermsOut(_Out):
+    """What an advice grants, as a scheme run stages it (:func:`proactief.advice_service.staging.staged_summary`).
+
+    Data minimisation, field by field: ``system``, ``valid_from``/``valid_until``, ``attributes``, ``amounts``,
+    ``percentages`` are the scheme's own terms for the decided tier and period (the downstream system books
+    them); ``key_parts`` make a retried run find its grant again (scheme, period, plate, end date; the ``subject``
+    part stays empty here and is filled with an INSZ digest); ``vehicle_plate`` is the one vehicle the LEZ rules
+    chose (the LEZ register exempts a plate, not a person); ``basis`` are the counts an amount was looked up by
+    (IVAGO's household size: the voucher's amount depends on it and IVAGO wants it); ``sources`` name the sources
+    the decision used (the letter says which data we used). No statute, income, card or address ever fits.
+    """
+
+    system: Name
+    valid_from: dt.date
+    valid_until: dt.date | None
+    key_parts: list[tuple[Name, Annotated[str, StringConstraints(max_length=40)]]] = Field(max_length=12)
+    attributes: dict[Name, Annotated[str, StringConstraints(max_length=120)]]
+    vehicle_plate: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 .-]{1,20}$")] | None = None
+    amounts: dict[Name, Decimal]
+    percentages: dict[Name, Decimal]
+    basis: dict[Name, Annotated[int, Field(ge=0, le=1000)]]
+    sources: list[Annotated[str, StringConstraints(max_length=120)]] = Field(max_length=40)
+
+    @field_validator("key_parts")
+    @classmethod
+    def _no_subject(cls, parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for name, value in parts:
+            if name == "subject" and value:
+                raise ValueError("the subject key part must stay empty (the run fills in an INSZ digest)")
+            _no_number(value)
+        return parts
+
+    @field_validator("attributes")
+    @classmethod
+    def _plain_attributes(cls, attributes: dict[str, str]) -> dict[str, str]:
+        for value in attributes.values():
+            _no_number(value)
+        return attributes
+
+    @field_validator("sources")
+    @classmethod
+    def _plain_sources(cls, sources: list[str]) -> list[str]:
+        for value in sources:
+            _no_number(value)
+        return sources
+
+
+class StagedAdviceOut(AdviceOut):
+    """The advice as a scheme run stages it (``purpose: grant`` batches): :class:`AdviceOut` plus what the run's
+    grant and its data-quality gate strictly need, computed in the service by the runs' own code
+    (:mod:`proactief.advice_service.staging`).
+
+    Beyond the decision: ``grant_terms`` (:class:`GrantTermsOut`); ``grant_key``, the grant's idempotency key
+    (scheme, period, plate, end date and a digest of the recipient's INSZ: not reversible); ``grant_recipient``,
+    only for a household scheme asked about a member, the INSZ of the household's reference person on D, because
+    the grant and the letter go to that person; ``transient`` / ``data_error``, whether an undetermined decision
+    waits for MAGDA or the city, or is quarantined (the run's MAGDA gate counts them).
+    """
+
+    grant_terms: GrantTermsOut | None = None
+    grant_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9|:._ -]{1,300}$")] | None = None
+    grant_recipient: Insz | None = None
+    transient: bool = False
+    data_error: bool = False
+
+    _recipient = field_validator("grant_recipient")(lambda v: None if v is None else _checked_insz(v))
+
+    def staged(self) -> tuple[dict[str, Any], bool, bool]:
+        """``(summary, transient, data_error)``: the summary exactly as
+        :func:`proactief.advice_service.staging.staged_summary` built it in the service (absent keys stay absent)."""
+        out = self.model_dump(mode="json")
+        transient, data_error = out.pop("transient"), out.pop("data_error")
+        if not out["household_differs"]:
+            del out["household_differs"]
+        for name in ("grant_terms", "grant_key", "grant_recipient"):
+            if out[name] is None:
+                del out[name]
+        return out, transient, data_error
+
+
 class BatchSubject(_In):
     insz: Insz
     key: Annotated[str, StringConstraints(max_length=120)] | None = None
@@ -164,6 +247,9 @@ class BatchRequest(_In):
     scheme: Name
     reference_date: dt.date
     subjects: list[BatchSubject] = Field(min_length=1)
+    purpose: Purpose = "advice"
+    """``grant``: a scheme run's chunk; each result is a :class:`StagedAdviceOut` (``staged``) instead of an
+    :class:`AdviceOut`, and objectors among household members are withheld exactly as in a run."""
 
     _batch = field_validator("batch_id")(_no_number)
 
@@ -173,6 +259,9 @@ class BatchResult(_Out):
     """The subject's index in the submitted ``subjects``."""
     key: str | None = None
     advice: AdviceOut | None = None
+    """The advice (a ``purpose: advice`` batch)."""
+    staged: StagedAdviceOut | None = None
+    """The advice as a run stages it (a ``purpose: grant`` batch)."""
     error: Annotated[str, StringConstraints(max_length=300)] | None = None
     """Set instead of ``advice`` when MAGDA refused the questions (configuration error or SOAP Fault)."""
 
@@ -191,3 +280,9 @@ class BatchStatus(_Out):
     results: list[BatchResult]
     next_offset: int | None
     """Offset of the next page of decided results (None: no more decided yet, or the end)."""
+    purpose: Purpose = "advice"
+    answered: dict[Service, dt.date] = Field(default_factory=dict)
+    """Per MAGDA service, the date of its latest ok/definitive answer while deciding the batch (a run's freshness:
+    the as-of of what it learnt from that source). Names and dates only."""
+    withheld_questions: int = 0
+    """Questions not asked because the person they were about objected (a run's figure)."""

@@ -13,14 +13,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine
 
-from proactief.advice.engine import Advisor
+from proactief.advice.engine import Advice, Advisor
 from proactief.advice_service import store
 from proactief.advice_service.city import SubmittedCity
 from proactief.advice_service.config import AdviceServiceConfig
-from proactief.advice_service.models import AdviceOut, AdviceRequest, BatchRequest, BatchStatus
+from proactief.advice_service.models import AdviceOut, AdviceRequest, BatchRequest, BatchStatus, StagedAdviceOut
+from proactief.advice_service.staging import AnswerDates, objectors, staged_flags, staged_summary
 from proactief.ledger.audit import LedgerAuditSink, record_lookup
 from proactief.magda.client import MagdaClient, MagdaConfigurationError, MagdaFault
 from proactief.magda.config import MagdaConfig
@@ -109,10 +111,13 @@ class AdviceService:
             try:
                 scheme = self.scheme(chunk.scheme_id)
                 city = SubmittedCity((insz, facts) for _, insz, facts in chunk.subjects)
-                advisor = Advisor(self._client_for(chunk.consulted_by), scheme, city)
+                answered = AnswerDates(LedgerAuditSink(self.engine, consulted_by=chunk.consulted_by))
+                # Household members and reference persons who objected are not asked about: the same ledger,
+                # the same question as a run's (one query per round).
+                advisor = Advisor(self.client.with_audit(answered), scheme, city,
+                                  withheld=lambda people: objectors(self.engine, people))
                 compared = {insz for _, insz, facts in chunk.subjects if facts.household is not None}
-                by_subject = {a.subject: AdviceOut.from_advice(a, compared_household=a.subject in compared)
-                              .model_dump(mode="json")
+                by_subject = {a.subject: self._result(a, scheme, chunk.purpose, compared)
                               for a in advisor.advise_many([insz for _, insz, _ in chunk.subjects],
                                                            chunk.reference_date)}
             except (MagdaConfigurationError, MagdaFault, UnknownScheme) as exc:
@@ -124,11 +129,22 @@ class AdviceService:
                 time.sleep(self.config.poll_seconds)
                 return True
             written = store.complete(self.engine, chunk, {pos: by_subject[insz] for pos, insz, _ in chunk.subjects},
-                                     instance=self.config.instance)
+                                     instance=self.config.instance, answered=answered.latest,
+                                     withheld=advisor.stats.withheld)
         if written < len(chunk.subjects):
             log.warning("batch %s: %d of %d results not written (the lease was taken over)", chunk.batch_id,
                         len(chunk.subjects) - written, len(chunk.subjects))
         return True
+
+    @staticmethod
+    def _result(advice: Advice, scheme: Scheme, purpose: str, compared: set[str]) -> dict[str, Any]:
+        """A subject's stored result: the advice, or (``grant``) the advice as a run stages it — through the
+        response model either way, so nothing beyond its fields is ever stored or answered."""
+        if purpose == "grant":
+            flags = staged_flags(advice)
+            del flags["outcome"]  # the advice's decision
+            return StagedAdviceOut.model_validate({**staged_summary(advice, scheme), **flags}).model_dump(mode="json")
+        return AdviceOut.from_advice(advice, compared_household=advice.subject in compared).model_dump(mode="json")
 
     def _failed(self, chunk: store.Claimed, exc: Exception) -> None:
         """MAGDA refused (configuration, SOAP Fault): retried by the next claim, failed after a few attempts."""

@@ -44,7 +44,10 @@ def _now() -> dt.datetime:
 
 def digest(request: BatchRequest) -> str:
     """The request's content, canonical: the same batch submitted again has the same digest."""
-    text = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    content = request.model_dump(mode="json")
+    if content["purpose"] == "advice":  # the default: the digest of a batch stored before migration 0015
+        del content["purpose"]
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -59,7 +62,7 @@ def submit(engine: Engine, request: BatchRequest, *, application: str, user: str
             conn.execute(insert(AdviceBatch).values(
                 batch_id=request.batch_id, application=application, requested_by=user[:120],
                 scheme_id=request.scheme, reference_date=request.reference_date, digest=fingerprint,
-                total=len(request.subjects), created_at=now, finished_at=None,
+                total=len(request.subjects), created_at=now, finished_at=None, purpose=request.purpose, work=None,
                 retain_until=(now + dt.timedelta(days=retention_days)).date()))
             conn.execute(insert(AdviceBatchItem), [
                 {"batch_id": request.batch_id, "position": i, "subject_insz": s.insz, "key": s.key,
@@ -106,14 +109,17 @@ def status(engine: Engine, batch_id: str, *, application: str, offset: int, limi
     state = "done" if finished == batch.total else ("pending" if finished == 0 and not counts.get(CLAIMED) else
                                                     "running")
     page = rows[:limit]
+    as_ = "staged" if batch.purpose == "grant" else "advice"
     results = [BatchResult(position=r.position, key=r.key,
-                           advice=r.result if r.state == DONE else None,
+                           **{as_: r.result if r.state == DONE else None},
                            error=(r.result or {}).get("error") if r.state == FAILED else None)
                for r in page]
     more = len(rows) > limit
+    work = batch.work or {}
     return BatchStatus(batch_id=batch_id, scheme=batch.scheme_id, reference_date=batch.reference_date,
                        state=state, total=batch.total, decided=decided, failed=failed, offset=offset,
-                       results=results, next_offset=offset + len(page) if more else None)
+                       results=results, next_offset=offset + len(page) if more else None, purpose=batch.purpose,
+                       answered=work.get("answered", {}), withheld_questions=int(work.get("withheld", 0)))
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ class Claimed:
     consulted_by: str
     claim: str
     subjects: tuple[tuple[int, str, CityFacts], ...]
+    purpose: str = "advice"
 
 
 def claim(engine: Engine, *, instance: str, size: int, lease_seconds: float) -> Claimed | None:
@@ -156,7 +163,8 @@ def claim(engine: Engine, *, instance: str, size: int, lease_seconds: float) -> 
         batch = conn.execute(select(AdviceBatch).where(AdviceBatch.batch_id == first.batch_id)).one()
     return Claimed(batch.batch_id, batch.scheme_id, batch.reference_date,
                    f"{batch.application}/{batch.requested_by or '-'}"[:120], token,
-                   tuple((r.position, r.subject_insz, CityFacts.model_validate(r.city)) for r in rows))
+                   tuple((r.position, r.subject_insz, CityFacts.model_validate(r.city)) for r in rows),
+                   batch.purpose)
 
 
 def renew(engine: Engine, claims: Sequence[str], lease_seconds: float) -> None:
@@ -170,11 +178,18 @@ def renew(engine: Engine, claims: Sequence[str], lease_seconds: float) -> None:
 
 
 def complete(engine: Engine, chunk: Claimed, results: Mapping[int, dict[str, Any]], *, instance: str,
-             failed: bool = False) -> int:
-    """Write the chunk's results under its claim; returns how many were written (0: the claim was taken over)."""
+             failed: bool = False, answered: Mapping[str, dt.date] | None = None, withheld: int = 0) -> int:
+    """Write the chunk's results under its claim; returns how many were written (0: the claim was taken over).
+
+    ``answered`` (MAGDA service → date of its latest ok/definitive answer) and ``withheld`` (questions withheld
+    for objectors) are merged into the batch's ``work`` when any result was written."""
     now = _now()
     written = 0
+    work: dict[str, Any] = {}
     with engine.begin() as conn:
+        if answered or withheld:  # lock the batch row first: chunks of one batch finish side by side
+            work = conn.execute(select(AdviceBatch.work).where(AdviceBatch.batch_id == chunk.batch_id)
+                                .with_for_update()).scalar_one_or_none() or {}
         for position, result in results.items():
             written += conn.execute(update(AdviceBatchItem)
                                     .where(AdviceBatchItem.batch_id == chunk.batch_id,
@@ -183,6 +198,13 @@ def complete(engine: Engine, chunk: Claimed, results: Mapping[int, dict[str, Any
                                            AdviceBatchItem.state == CLAIMED)
                                     .values(state=FAILED if failed else DONE, result=result,
                                             decided_by=instance[:80], decided_at=now)).rowcount or 0
+        if written and (answered or withheld):
+            dates = {k: dt.date.fromisoformat(v) for k, v in (work.get("answered") or {}).items()}
+            for service, day in (answered or {}).items():
+                dates[service] = max(day, dates.get(service, day))
+            merged = {"answered": {k: v.isoformat() for k, v in sorted(dates.items())},
+                      "withheld": int(work.get("withheld", 0)) + withheld}
+            conn.execute(update(AdviceBatch).where(AdviceBatch.batch_id == chunk.batch_id).values(work=merged))
         left = conn.execute(select(func.count()).select_from(AdviceBatchItem)
                             .where(AdviceBatchItem.batch_id == chunk.batch_id,
                                    AdviceBatchItem.state.in_((PENDING, CLAIMED)))).scalar_one()

@@ -572,6 +572,11 @@ class AdviceBatch(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retain_until: Mapped[date] = mapped_column(Date, index=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="advice", server_default="advice")
+    """``advice`` (the advice only) or ``grant`` (a scheme run's chunk: also what its grant needs, migration 0015)."""
+    work: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What deciding the batch learnt, merged chunk by chunk: ``answered`` (MAGDA service → ISO date of its latest
+    ok/definitive answer, a run's freshness) and ``withheld`` (questions withheld for objectors). No personal data."""
 
 
 class AdviceBatchItem(Base):

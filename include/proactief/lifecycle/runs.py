@@ -29,6 +29,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import Connection, Engine, String, cast, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from proactief.advice_service.staging import (
+    TRANSIENT_REASONS as TRANSIENT_REASONS,  # re-exported: the year harness and the gate read it here
+)
+from proactief.advice_service.staging import (
+    AnswerDates,
+    objectors,
+    staged_flags,
+    staged_summary,
+)
+from proactief.advice_service.staging import grant_key as _grant_key
 from proactief.insz import validate_insz
 from proactief.ledger.bulk import JsonText, copy_rows
 from proactief.ledger.models import (
@@ -50,13 +60,15 @@ from proactief.lifecycle import manual_decisions, renewals
 from proactief.lifecycle.addressees import addressees
 from proactief.lifecycle.mutations import batches_to_reevaluate, mark_batches_decided
 from proactief.schemes import Outcome, Scheme, load_scheme, scheme_ids
-from proactief.schemes.facts import DATA_ERROR_REASON, OBJECTION_REASON, TRANSIENT_REASON
+from proactief.schemes.facts import OBJECTION_REASON
 from proactief.schemes.inforce import require_in_force
 from proactief.schemes.subjects import grant_system, identity_parts, subject_kind
 
 if TYPE_CHECKING:
     from proactief.advice import Advice
     from proactief.advice.city import CityFiles
+    from proactief.advice_service.client import AdviceServiceSettings
+    from proactief.advice_service.models import StagedAdviceOut
     from proactief.magda.config import MagdaConfig
     from proactief.quality import DQResult
 
@@ -78,11 +90,6 @@ __all__ = [
 log = logging.getLogger("proactief.lifecycle")
 
 DQStep = Literal["population", "magda_results", "decisions", "reconciliation"]
-TRANSIENT_REASONS = frozenset({TRANSIENT_REASON, "CITY_DATA_UNAVAILABLE"})
-"""An undetermined decision with one of these reasons waits for MAGDA or the city to answer: it is counted as
-transient by the MAGDA data-quality gate (too many → the run stops instead of deciding). One with
-``DATA_ERROR_REASON`` is quarantined instead: counted apart (``data_errors``), reported to the operators, not part
-of the transient share — a retry does not mend a wrong number."""
 _BATCH = 500
 """Grants and notifications are written in transactions of this many subjects: a killed task loses at most one
 uncommitted batch, which the retry writes again."""
@@ -144,11 +151,8 @@ def _set_figures(conn: Connection, run_id: int, status: str | None = None, **fig
     conn.execute(update(SchemeRun).where(SchemeRun.id == run_id).values(**values))
 
 
-def _objectors(engine: Engine, people: Iterable[str]) -> set[str]:
-    """Who among ``people`` objects now, in a short read of its own (the advisor asks while no transaction is
-    open): an objection recorded during the run is honoured from the next question on."""
-    with engine.connect() as conn:
-        return _opted_out(conn, people)
+_objectors = objectors
+"""Who among ``people`` objects now (:func:`proactief.advice_service.staging.objectors`)."""
 
 
 def _opted_out(conn: Connection, people: Iterable[str]) -> set[str]:
@@ -359,65 +363,27 @@ def _staged_row(run_id: int, advice: Advice, at: dt.datetime, scheme: Scheme,
 
 
 def _staged_flags(run_id: int, advice: Advice, at: dt.datetime) -> dict[str, Any]:
-    transient = advice.decision is Outcome.UNDETERMINED and bool(TRANSIENT_REASONS & set(advice.reasons))
-    data_error = advice.decision is Outcome.UNDETERMINED and DATA_ERROR_REASON in advice.reasons
-    return {"run_id": run_id, "insz": advice.subject, "outcome": advice.decision.value, "transient": transient,
-            "data_error": data_error, "staged_at": at}
+    return {"run_id": run_id, "insz": advice.subject, **staged_flags(advice), "staged_at": at}
 
 
-def _staged_summary(advice: Advice, scheme: Scheme, *, trace_as: Any = None) -> dict[str, Any]:
-    """What is staged of an advice: its summary, and for a grant its terms (and, eligible, its key)."""
-    summary = advice.to_json(trace_as=trace_as)
-    if advice.grant is not None:
-        summary["grant_terms"] = {
-            "system": advice.grant.system,
-            "valid_from": advice.grant.valid_from.isoformat(),
-            "valid_until": advice.grant.valid_until.isoformat() if advice.grant.valid_until else None,
-            "key_parts": [[k, v] for k, v in advice.grant.key_parts],
-            "attributes": dict(advice.grant.attributes),
-            **{part.name: getattr(advice.grant, part.name) for part in identity_parts()},
-            "amounts": {k: str(v) for k, v in advice.amounts.items()},
-            "percentages": {k: str(v) for k, v in advice.percentages.items()},
-            "basis": dict(advice.grant.basis),
-            "sources": list(dict.fromkeys(s.source for s in advice.trace if s.outcome.value in ("true", "false"))),
-        }
-        if advice.decision is Outcome.ELIGIBLE:
-            # A household scheme asked about a member grants the household once, to its reference person.
-            recipient = advice.household_reference or advice.subject
-            summary["grant_key"] = _grant_key(scheme, recipient, summary["grant_terms"])
-            if advice.household_reference is not None:
-                summary["grant_recipient"] = advice.household_reference
-    return summary
+_staged_summary = staged_summary
+_AnswerDates = AnswerDates
 
 
-class _AnswerDates:
-    """An audit sink in front of the ledger's: passes every consultation on and keeps, per MAGDA service, the date
-    of the latest answer (ok or definitive) — the as-of of what the run learnt from that source (no values)."""
-
-    def __init__(self, sink: Any) -> None:
-        import threading
-
-        self._sink = sink
-        self._lock = threading.Lock()
-        self.latest: dict[str, dt.date] = {}
-
-    def record(self, consultations: Sequence[Any]) -> None:
-        self._sink.record(consultations)
-        with self._lock:
-            for c in consultations:
-                if str(getattr(c.outcome, "value", c.outcome)) in ("ok", "definitive"):
-                    day = _aware(c.requested_at).astimezone(dt.UTC).date()
-                    self.latest[c.service] = max(day, self.latest.get(c.service, day))
-
-
-def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
-                list_chunk_size: int = 500) -> dict[str, Any]:
+def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig | None, *,
+                list_chunk_size: int = 500, service: AdviceServiceSettings | None = None) -> dict[str, Any]:
     """Ask MAGDA about one chunk of the run and stage the outcomes. Safe to repeat: the chunk's staging is
-    replaced. Every question is written to the consultation audit log before the answer is used."""
-    from proactief.advice import Advisor
-    from proactief.ledger.audit import LedgerAuditSink
-    from proactief.magda.client import MagdaClient
+    replaced. Every question is written to the consultation audit log before the answer is used.
 
+    With the advice service configured (``service``, else ``PROACTIEF_ADVICE_URL`` and ``_TOKEN``) the chunk is a
+    batch the service decides (:func:`_ask_service`): this process sends the INSZ and the city's facts and gets
+    back only decisions and what the grant needs; it never holds a MAGDA client or a MAGDA answer (``magda``
+    may then be None)."""
+    from proactief.advice_service.client import AdviceServiceSettings
+
+    service = service if service is not None else AdviceServiceSettings.from_env()
+    if service is None and magda is None:
+        raise ValueError("query_chunk needs a MAGDA configuration or the advice service (PROACTIEF_ADVICE_URL)")
     with engine.begin() as conn:
         run = _run(conn, run_id)
         subjects = list(conn.execute(select(RunSubject.insz).where(RunSubject.run_id == run_id,
@@ -427,23 +393,19 @@ def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
         asked = [s for s in subjects if s not in before]
         city = chunk_city_data(conn, asked)
     scheme = load_scheme(run.scheme_id)
-    if scheme.id not in magda.hoedanigheden:  # the definition names the purpose's Hoedanigheid
-        magda = replace(magda, hoedanigheden={**magda.hoedanigheden, scheme.id: scheme.magda.hoedanigheid})
-    answered = _AnswerDates(LedgerAuditSink(engine))
-    with MagdaClient(magda, answered) as client:
-        # Household members and reference persons who objected are never asked about either: the advisor asks
-        # the ledger which of the persons it is about to ask about objected (one query per round, not per person).
-        advisor = Advisor(client, scheme, city, list_chunk_size=list_chunk_size,
-                          withheld=lambda people: _objectors(engine, people))
-        advices = list(advisor.advise_many(asked, run.reference_date))
+    if service is not None:
+        staged, latest, withheld = _ask_service(service, run, chunk, scheme, city, asked)
+    else:
+        assert magda is not None
+        staged, latest, withheld = _ask_magda(engine, run, scheme, city, asked, magda, list_chunk_size)
     from proactief.freshness import record_answers
 
-    record_answers(engine, run_id, answered.latest)
+    record_answers(engine, run_id, latest)
     at = _now()
     with engine.begin() as conn:
         after = _opted_out(conn, asked)  # objected while we asked: forget what we learnt
         traces = _Traces()
-        rows = [_staged_row(run_id, a, at, scheme, traces) for a in advices if a.subject not in after]
+        rows = [s.row(run_id, at, scheme, traces) for s in staged if s.subject not in after]
         conn.execute(delete(StagedAdvice).where(StagedAdvice.run_id == run_id, StagedAdvice.insz.in_(subjects)))
         copy_rows(conn, StagedAdvice.__table__, _STAGED_COLUMNS, [[r[c] for c in _STAGED_COLUMNS] for r in rows])
         if after:
@@ -452,13 +414,110 @@ def query_chunk(engine: Engine, run_id: int, chunk: int, magda: MagdaConfig, *,
     out = {"chunk": chunk, "subjects": len(subjects), "staged": len(rows),
            "transient": sum(1 for r in rows if r["transient"]),
            "data_errors": sum(1 for r in rows if r["data_error"]),
-           "household_disagreements": sum(1 for a in advices if a.household_differs),
+           "household_disagreements": sum(1 for s in staged if s.household_differs),
            "household_objections": sum(1 for r in rows if OBJECTION_REASON in r["reasons"]),
-           "withheld_questions": advisor.stats.withheld,
+           "withheld_questions": withheld,
            "skipped_opted_out": len(before) + len(after),
            **{k: counts.get(k, 0) for k in ("eligible", "not_eligible", "undetermined")}}
     log.info("run %s chunk %s: %s", run_id, chunk, out)
     return out
+
+
+class _Decided:
+    """One subject's outcome as it will be staged: an advice decided here, or one the advice service staged."""
+
+    def __init__(self, subject: str, household_differs: bool, advice: Advice | None = None,
+                 staged: StagedAdviceOut | None = None) -> None:
+        self.subject = subject
+        self.household_differs = household_differs
+        self._advice = advice
+        self._staged = staged
+
+    def row(self, run_id: int, at: dt.datetime, scheme: Scheme, traces: _Traces) -> dict[str, Any]:
+        if self._advice is not None:
+            return _staged_row(run_id, self._advice, at, scheme, traces)
+        assert self._staged is not None
+        summary, transient, data_error = self._staged.staged()
+        return {"run_id": run_id, "insz": self.subject, "outcome": summary["decision"], "transient": transient,
+                "data_error": data_error, "staged_at": at, "advice": JsonText(json.dumps(summary)),
+                "reasons": summary["reasons"]}
+
+
+def _ask_magda(engine: Engine, run: Any, scheme: Scheme, city: CityFiles, asked: list[str], magda: MagdaConfig,
+               list_chunk_size: int) -> tuple[list[_Decided], dict[str, dt.date], int]:
+    """Decide the chunk in this process: its advices, the answer date per MAGDA service, questions withheld."""
+    from proactief.advice import Advisor
+    from proactief.ledger.audit import LedgerAuditSink
+    from proactief.magda.client import MagdaClient
+
+    if scheme.id not in magda.hoedanigheden:  # the definition names the purpose's Hoedanigheid
+        magda = replace(magda, hoedanigheden={**magda.hoedanigheden, scheme.id: scheme.magda.hoedanigheid})
+    answered = _AnswerDates(LedgerAuditSink(engine))
+    with MagdaClient(magda, answered) as client:
+        # Household members and reference persons who objected are never asked about either: the advisor asks
+        # the ledger which of the persons it is about to ask about objected (one query per round, not per person).
+        advisor = Advisor(client, scheme, city, list_chunk_size=list_chunk_size,
+                          withheld=lambda people: _objectors(engine, people))
+        advices = [_Decided(a.subject, a.household_differs, advice=a)
+                   for a in advisor.advise_many(asked, run.reference_date)]
+    return advices, answered.latest, advisor.stats.withheld
+
+
+_LETTERS = "abcdefghijklmnop"
+_AGAIN = ("", "-again-a", "-again-b", "-again-c")
+"""Suffixes of a chunk's batch ids after a failed batch (each a fresh try at MAGDA, at most four in all)."""
+
+
+def _batch_id(run_id: int, chunk: int, content: str | None = None) -> str:
+    """The chunk's batch id at the service: the same for a retry, so the service answers the stored batch and
+    MAGDA is not asked twice. ``content`` (the submitted subjects changed since, e.g. someone objected): a
+    suffix from its digest, in letters (the service refuses ids with long digit runs)."""
+    base = f"run-{run_id}-chunk-{chunk}"
+    if content is None:
+        return base
+    return f"{base}-{''.join(_LETTERS[int(c, 16)] for c in hashlib.sha256(content.encode()).hexdigest()[:12])}"
+
+
+def _ask_service(settings: AdviceServiceSettings, run: Any, chunk: int, scheme: Scheme, city: CityFiles,
+                 asked: list[str]) -> tuple[list[_Decided], dict[str, dt.date], int]:
+    """Have the advice service decide the chunk (a ``purpose: grant`` batch) and collect it: the staged advices,
+    the answer date per MAGDA service, questions withheld. No MAGDA answer reaches this process."""
+    from proactief.advice_service.city import facts_from_city
+    from proactief.advice_service.client import AdviceServiceClient, AdviceServiceError
+    from proactief.advice_service.models import BatchSubject
+
+    if not asked:
+        return [], {}, 0
+    d = run.reference_date
+    subjects = [BatchSubject(insz=insz, city=facts_from_city(city, scheme, insz, d)) for insz in asked]
+    content = json.dumps([s.model_dump(mode="json") for s in subjects], sort_keys=True)
+    with AdviceServiceClient(settings.url, settings.token, user=settings.user) as svc:
+        # A batch the service failed (MAGDA refused it a few times) stays failed. The task fails with it, and
+        # its retry, finding that batch failed, submits the chunk's next batch id (found again by later retries).
+        for again in _AGAIN:
+            batch_id = _batch_id(run.id, chunk) + again
+            try:
+                submitted = svc.submit_batch(batch_id, scheme.id, d, subjects, purpose="grant")
+            except AdviceServiceError as exc:
+                if exc.status != 409:
+                    raise
+                # The id holds other subjects (an objection or new city data since the first attempt): a batch
+                # of its own for this content, found again by a retry of it.
+                batch_id = _batch_id(run.id, chunk, content) + again
+                submitted = svc.submit_batch(batch_id, scheme.id, d, subjects, purpose="grant")
+            if not (submitted.state == "done" and submitted.failed):
+                break
+        else:
+            raise RuntimeError(f"advice service: chunk {chunk} of run {run.id} failed in {len(_AGAIN)} batches")
+        status, results = svc.collect_batch(batch_id, timeout=settings.wait_seconds)
+    failed = sum(1 for r in results if r.staged is None)
+    if failed or len(results) != len(asked):
+        # Counts only: the service's error text is not repeated here (it could quote MAGDA).
+        raise RuntimeError(f"advice service batch {batch_id}: {failed} of {len(asked)} subjects failed "
+                           f"({len(results)} results); a retry of this task submits the chunk again")
+    decided = [_Decided(asked[r.position], r.staged.household_differs, staged=r.staged)
+               for r in results if r.staged is not None]
+    return decided, dict(status.answered), status.withheld_questions
 
 
 # ------------------------------------------------------------------------------------------ decide
@@ -540,12 +599,6 @@ def _decision_counts(conn: Connection, run_id: int) -> dict[str, int]:
     found = dict(conn.execute(select(DecisionRow.decision, func.count()).where(DecisionRow.run_id == run_id)
                               .group_by(DecisionRow.decision)).all())
     return {k.value: int(found.get(k.value, 0)) for k in Outcome}
-
-
-def _grant_key(scheme: Scheme, insz: str, terms: dict[str, Any]) -> str:
-    """The scheme's idempotency key with the subject as its INSZ digest (stable, not reversible in a log)."""
-    subject = hashlib.sha256(insz.encode()).hexdigest()[:20]
-    return "|".join(subject if name == "subject" else str(value) for name, value in terms["key_parts"])
 
 
 # ------------------------------------------------------------------------------------------ grant + notify
@@ -1012,10 +1065,11 @@ def finish_run(engine: Engine, run_id: int) -> dict[str, Any]:
 def run_in_process(engine: Engine, scheme_id: str, logical_date: dt.date, magda: MagdaConfig, *,
                    external_id: str | None = None, dry_run: bool = False, chunk_size: int = 1000,
                    subjects: Sequence[str] = (), timings: dict[str, float] | None = None,
-                   parallel_chunks: int = 1) -> dict[str, Any]:
+                   parallel_chunks: int = 1, service: AdviceServiceSettings | None = None) -> dict[str, Any]:
     """The whole lifecycle in this process, without Airflow: for the CLI, tests and the benchmark baseline.
     Stops (raises) on a failed data-quality gate, as the DAG does; a share jump needing approval raises too.
-    ``parallel_chunks`` chunks are queried at once (threads), as the DAG's ``magda`` pool runs mapped tasks."""
+    ``parallel_chunks`` chunks are queried at once (threads), as the DAG's ``magda`` pool runs mapped tasks;
+    ``service``: the advice service decides the chunks (else ``PROACTIEF_ADVICE_URL``, else this process)."""
     import time
     from concurrent.futures import ThreadPoolExecutor
 
@@ -1038,7 +1092,7 @@ def run_in_process(engine: Engine, scheme_id: str, logical_date: dt.date, magda:
     gate("population")
     def query_all(chunks: Sequence[int]) -> None:
         with ThreadPoolExecutor(max(1, parallel_chunks)) as pool:
-            for _ in pool.map(lambda c: query_chunk(engine, run_id, c, magda), chunks):
+            for _ in pool.map(lambda c: query_chunk(engine, run_id, c, magda, service=service), chunks):
                 pass
 
     timed("query", query_all, selected["chunks"])
