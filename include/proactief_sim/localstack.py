@@ -276,7 +276,7 @@ def _summary(db_url: str, city_dir: Path, dates: dict[str, str], stamp: str) -> 
 
     from proactief.advice.compare import read_expected
     from proactief.ledger import make_engine
-    from proactief.ledger.models import GrantRow, MagdaConsultation, Notice, OutboxMessage, SchemeRun
+    from proactief.ledger.models import AdviceBatch, GrantRow, MagdaConsultation, Notice, OutboxMessage, SchemeRun
     from proactief.lifecycle.outbox import card_waits, delivery_status
 
     engine = make_engine(db_url)
@@ -320,17 +320,21 @@ def _summary(db_url: str, city_dir: Path, dates: dict[str, str], stamp: str) -> 
         grants = conn.execute(select(func.count()).select_from(GrantRow)).scalar_one()
         outbox = conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
         asked = conn.execute(select(func.count()).select_from(MagdaConsultation)).scalar_one()
+        batches = conn.execute(select(func.count()).select_from(AdviceBatch)
+                               .where(AdviceBatch.application == "airflow")).scalar_one()
     engine.dispose()
     lines.append(f"  ledger: {grants} grants, {outbox} outbox messages, {asked} MAGDA consultations in the audit log")
+    lines.append(f"  the runs asked the advice service in {batches} batches (one per MAGDA chunk; the tasks never "
+                 "saw a MAGDA answer)")
     return lines
 
 
-def _advice_token(home: Path) -> str:
-    """The counter's token for the local advice service: made once, kept in ``var/advice-service.token`` (0600) so
-    an operator's shell (``var/stack.env``) keeps working across restarts; the service is given only its hash."""
+def _advice_token(home: Path, name: str) -> str:
+    """A calling application's token for the local advice service: made once, kept in ``var/<name>`` (0600) so it
+    keeps working across restarts (``var/stack.env``, a clerk's saved token); the service is given only its hash."""
     import secrets
 
-    path = home / "advice-service.token"
+    path = home / name
     if path.exists() and (token := path.read_text(encoding="utf-8").strip()):
         return token
     token = secrets.token_urlsafe(32)
@@ -340,10 +344,11 @@ def _advice_token(home: Path) -> str:
     return token
 
 
-def _advice_service_env(token: str) -> dict[str, str]:
+def _advice_service_env(counter_token: str, runs_token: str) -> dict[str, str]:
     from proactief.advice_service.config import hash_token
 
-    return {"PROACTIEF_ADVICE_TOKENS": f"loket={hash_token(token)}", "PROACTIEF_ADVICE_INSTANCE": "bin-run"}
+    return {"PROACTIEF_ADVICE_TOKENS": f"loket={hash_token(counter_token)},airflow={hash_token(runs_token)}",
+            "PROACTIEF_ADVICE_INSTANCE": "bin-run"}
 
 
 COUNTER_SCHEME = "uitpas-kansentarief"
@@ -457,15 +462,20 @@ def main(argv: list[str] | None = None) -> int:
         _wait_port(standins_port, 60, "the downstream stand-ins", standins)
         advice_port = _free_port(8091)
         advice_url = f"http://127.0.0.1:{advice_port}"
-        advice_token = _advice_token(home)
-        _say(f"advice service (Automatisch Advies) on {advice_url}: the counter's yes/no in real time; token in "
-             f"{home / 'advice-service.token'}")
+        advice_token = _advice_token(home, "advice-service.token")
+        runs_token = _advice_token(home, "advice-service-airflow.token")
+        _say(f"advice service (Automatisch Advies) on {advice_url}: the scheme runs ask it instead of MAGDA, and the "
+             f"counter gets its yes/no in real time (token in {home / 'advice-service.token'})")
         advice = stack.enter_context(_process(
             [sys.executable, "-m", "proactief.cli", "advice-service", "--host", "127.0.0.1", "--port",
-             str(advice_port)], {**env, **_advice_service_env(advice_token)}, home / "logs/advice-service.log"))
+             str(advice_port)], {**env, **_advice_service_env(advice_token, runs_token)},
+            home / "logs/advice-service.log"))
         _wait_port(advice_port, 60, "the advice service", advice)
-        write_stack_env(home / "stack.env", {**variables, "PROACTIEF_ADVICE_URL": advice_url,
-                                             "PROACTIEF_ADVICE_TOKEN": advice_token})
+        # Airflow's tasks (and an operator's shell through var/stack.env) decide through the service as the
+        # application "airflow"; the counter has its own token.
+        variables.update({"PROACTIEF_ADVICE_URL": advice_url, "PROACTIEF_ADVICE_TOKEN": runs_token})
+        env.update(variables)
+        write_stack_env(home / "stack.env", variables)
         _say("migrating Airflow's metadata database (SQLite) and importing pools")
         _airflow(env, "db", "migrate")
         _airflow(env, "pools", "import", str(PROJECT / "airflow/pools.json"))

@@ -79,6 +79,8 @@ def test_the_run_command_runs_every_dag_once_and_says_where_to_look(tmp_path: Pa
     finally:
         engine.dispose()
     assert by_counter >= 2  # the counter's own audit rows (one per advice asked) and the MAGDA questions behind them
+    # the runs decided through the service (the tasks asked it, not MAGDA)
+    assert re.search(r"the runs asked the advice service in [1-9]\d* batches", out), out[-4000:]
     assert (home / "airflow" / "simple_auth_manager_passwords.json.generated").exists()
     # nothing personal on the console: no 11-digit national number
     population = {line.split(",", 1)[0] for line in (home / "population/residents.csv").read_text().splitlines()[1:]}
