@@ -68,9 +68,12 @@ def _in_process_child(url: str, magda_url: str, day: str, chunk_size: int, pool:
                                   "figures": report.get("figures", report)}, default=str))
 
 
-def in_process(url: str, magda_url: str, day: str, chunk_size: int, pool: int) -> dict:
+def in_process(url: str, magda_url: str, day: str, chunk_size: int, pool: int,
+               env: dict[str, str] | None = None) -> dict:
+    import os
+
     proc = subprocess.run([sys.executable, __file__, "--child", url, magda_url, day, str(chunk_size), str(pool)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, **(env or {})})
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"in-process run failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -130,6 +133,10 @@ def main() -> int:
     p.add_argument("--parallelism", type=int, default=4, help="Airflow core.parallelism")
     p.add_argument("--skip-in-process", action="store_true")
     p.add_argument("--skip-airflow", action="store_true")
+    p.add_argument("--service", action="store_true",
+                   help="also run in-process through the advice service (issue 20: it may add <= 15 %%)")
+    p.add_argument("--service-chunk", type=int, default=500,
+                   help="subjects an advice-service instance claims at a time (PROACTIEF_ADVICE_CHUNK_SIZE)")
     args = p.parse_args()
 
     from proactief_sim.population import generate
@@ -161,6 +168,23 @@ def main() -> int:
             for name, secs in base["timings"].items():
                 print(f"  {name:22} {secs:8.1f} s")
             print(f"  decisions {base['figures'].get('decisions')}, grant {base['figures'].get('grant')}")
+        if args.service:
+            from tests.advice_service.service_harness import TOKENS, running_service
+
+            ledger = ledgers.enter_context(city_ledger(folder, "proactief_bench"))
+            with running_service(ledger, magda_url, work, instance="bench",
+                                 env={"PROACTIEF_ADVICE_CHUNK_SIZE": str(args.service_chunk)}) as svc:
+                via = in_process(ledger, magda_url, day, args.chunk_size, args.pool,
+                                 env={"PROACTIEF_ADVICE_URL": svc.url, "PROACTIEF_ADVICE_TOKEN": TOKENS["airflow"]})
+            print(f"\nin-process through the advice service: {via['wall']:.1f} s, peak memory of the run's process "
+                  f"{via['peak_mib']:.0f} MiB")
+            for name, secs in via["timings"].items():
+                print(f"  {name:22} {secs:8.1f} s")
+            print(f"  decisions {via['figures'].get('decisions')}, grant {via['figures'].get('grant')}")
+            if base is not None:
+                same = via["figures"].get("decisions") == base["figures"].get("decisions")
+                print(f"  the service adds {via['wall'] / base['wall'] - 1:+.0%} over in-process (target <= +15 %); "
+                      f"decisions {'equal' if same else 'DIFFER'}")
         if not args.skip_airflow:
             ledger = ledgers.enter_context(city_ledger(folder, "proactief_bench"))
             out = airflow_run(work / "airflow", ledger, magda_url, day, args.chunk_size, args.pool,

@@ -254,3 +254,54 @@ def test_no_insz_reaches_the_service_log(service: RunningService) -> None:
     assert "POST /v1/advice" in log
     for insz in (*PERSONAS, make_insz(5000)):
         assert insz not in log
+
+
+def _object(ledger: Engine, people: set[str], active: bool) -> None:
+    from sqlalchemy import delete, insert
+
+    from proactief.ledger.models import OptOut
+
+    with ledger.begin() as conn:
+        conn.execute(delete(OptOut).where(OptOut.insz.in_(people)))
+        if active:
+            conn.execute(insert(OptOut), [{"insz": i, "active": True, "since": dt.datetime.now(dt.UTC),
+                                           "channel": "web"} for i in people])
+
+
+def _asked_about(ledger: Engine, people: set[str], by: str) -> set[str]:
+    with ledger.connect() as conn:
+        return set(conn.execute(select(MagdaConsultation.subject_insz).where(
+            MagdaConsultation.consulted_by == by, MagdaConsultation.service != ADVICE_SERVICE,
+            MagdaConsultation.subject_insz.in_(people))).scalars())
+
+
+def test_an_objector_at_the_counter_is_not_asked_about_and_the_call_says_so(service: RunningService,
+                                                                            ledger: Engine) -> None:
+    d = load_scheme(UITPAS).reference_date_for(RUN)
+    _object(ledger, {LEEFLOON}, True)
+    try:
+        with counter(service, user="objection-check") as svc, pytest.raises(AdviceServiceError) as refused:
+            svc.advise(UITPAS, d, LEEFLOON)
+        assert refused.value.status == 409 and LEEFLOON not in str(refused.value)
+        assert _asked_about(ledger, {LEEFLOON}, "counter/objection-check") == set()
+    finally:
+        _object(ledger, {LEEFLOON}, False)
+
+
+def test_household_members_who_objected_are_not_asked_about_for_a_counter_call(service: RunningService,
+                                                                               ledger: Engine) -> None:
+    members = {v for v in _raw_values(HOUSEHOLD) if re.fullmatch(r"\d{11}", v) and v != HOUSEHOLD}
+    assert members
+    scheme = "ivago-tegemoetkoming"  # a household scheme: it asks about the members' statutes
+    d = load_scheme(scheme).reference_date_for(RUN)
+    with counter(service, user="household-open") as svc:
+        svc.advise(scheme, d, HOUSEHOLD)
+    assert _asked_about(ledger, members, "counter/household-open"), "the scheme asks nothing about the members"
+    _object(ledger, members, True)
+    try:
+        with counter(service, user="household-objected") as svc:
+            advice = svc.advise(scheme, d, HOUSEHOLD)
+        assert _asked_about(ledger, members, "counter/household-objected") == set()
+        assert advice.decision in ("eligible", "not_eligible", "undetermined")
+    finally:
+        _object(ledger, members, False)

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from proactief.advice_service import store
 from proactief.advice_service.config import AdviceServiceConfig
 from proactief.advice_service.models import AdviceOut, AdviceRequest, BatchRequest, BatchStatus
-from proactief.advice_service.service import AdviceService, UnknownScheme
+from proactief.advice_service.service import AdviceService, SubjectObjected, UnknownScheme
 from proactief.ledger import open_ledger
 from proactief.magda.client import MagdaConfigurationError, MagdaFault
 from proactief.magda.config import MagdaConfig
@@ -105,6 +105,8 @@ def create_app(config: AdviceServiceConfig | None = None, magda: MagdaConfig | N
             raise HTTPException(404, f"unknown scheme {body.scheme!r}") from None
         except SchemeNotInForce as exc:
             raise HTTPException(422, str(exc)) from None
+        except SubjectObjected as exc:
+            raise HTTPException(409, str(exc)) from None
         except (MagdaConfigurationError, MagdaFault) as exc:
             raise HTTPException(502, f"MAGDA refused the question: {type(exc).__name__}") from None
 

@@ -29,7 +29,7 @@ from proactief.magda.config import MagdaConfig
 from proactief.schemes import Scheme, load_all
 from proactief.schemes.inforce import require_in_force
 
-__all__ = ["ADVICE_SERVICE", "AdviceService", "UnknownScheme"]
+__all__ = ["ADVICE_SERVICE", "AdviceService", "SubjectObjected", "UnknownScheme"]
 
 log = logging.getLogger("proactief.advice_service")
 
@@ -40,6 +40,10 @@ _MAX_ATTEMPTS = 3
 
 class UnknownScheme(LookupError):
     """The request names a scheme this service does not know."""
+
+
+class SubjectObjected(PermissionError):
+    """The subject objected (opt-out): nothing is asked about them; a benefit is then applied for by hand."""
 
 
 class AdviceService:
@@ -78,9 +82,16 @@ class AdviceService:
         consulted_by = f"{application}/{user}"[:120]
         city = SubmittedCity([(request.insz, request.city)])
         outcome = "error"
+        if objectors(self.engine, [request.insz]):
+            record_lookup(self.engine, subject_insz=request.insz, consulted_by=consulted_by, outcome="opted_out",
+                          hoedanigheid=scheme.magda.hoedanigheid, purpose=scheme.id, service=ADVICE_SERVICE,
+                          afnemer=f"Stad Gent – Automatisch Advies ({application})")
+            raise SubjectObjected("the person objected: nothing is asked about them")
         try:
-            advice = Advisor(self._client_for(consulted_by), scheme, city).advise_one(request.insz,
-                                                                                     request.reference_date)
+            # Whoever objected (the subject, a household member) is never asked about, as in a run.
+            advice = Advisor(self._client_for(consulted_by), scheme, city,
+                             withheld=lambda people: objectors(self.engine, people)).advise_one(
+                request.insz, request.reference_date)
             out = AdviceOut.from_advice(advice, compared_household=request.city.household is not None)
             outcome = out.decision
         finally:

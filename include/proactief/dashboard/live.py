@@ -67,6 +67,8 @@ def ask_now(engine: Engine, insz: str, scheme_id: str, *, url: str, token: str, 
     except AdviceServiceError as exc:
         log.warning("advice service refused a live lookup for %s: HTTP %s", scheme_id, exc.status)
         why = ("de regeling geldt niet op deze datum" if exc.status == 422 else
+               "de persoon maakte bezwaar (opt-out): er wordt niets over hem of haar opgevraagd; een aanvraag kan "
+               "aan de balie" if exc.status == 409 else
                "MAGDA antwoordt nu niet" if exc.status in (502, 503, 504) else
                "Automatisch Advies is nu niet bereikbaar" if exc.status == 0 else
                f"Automatisch Advies weigert de vraag (HTTP {exc.status})")
