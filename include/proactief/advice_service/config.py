@@ -67,6 +67,9 @@ class AdviceServiceConfig:
     """How often an idle instance looks for batch work."""
     batch_worker: bool = True
     """False: this instance answers HTTP only and leaves batches to the others."""
+    workers: int = 2
+    """Chunks one instance decides side by side (threads: a chunk mostly waits for MAGDA), as a run's ``magda``
+    pool lets that many chunk tasks ask at once."""
     page_size: int = 500
     """Largest page of batch results."""
     max_batch: int = 10_000
@@ -79,8 +82,10 @@ class AdviceServiceConfig:
     def __post_init__(self) -> None:
         if not self.db_url.strip():
             raise AdviceServiceConfigError(f"{ENV_PREFIX}DB_URL (or PROACTIEF_DB_URL) is not set")
-        if self.chunk_size < 1 or self.lease_seconds <= 0 or self.poll_seconds <= 0 or self.page_size < 1:
-            raise AdviceServiceConfigError("chunk_size, lease_seconds, poll_seconds and page_size must be positive")
+        if (self.chunk_size < 1 or self.lease_seconds <= 0 or self.poll_seconds <= 0 or self.page_size < 1
+                or self.workers < 1):
+            raise AdviceServiceConfigError("chunk_size, lease_seconds, poll_seconds, page_size and workers must be "
+                                           "positive")
 
     def application_for(self, token: str) -> str | None:
         """The application a presented token belongs to, or None (compared in constant time)."""
@@ -111,7 +116,8 @@ class AdviceServiceConfig:
         kwargs: dict[str, object] = {"db_url": get("DB_URL") or env.get("PROACTIEF_DB_URL") or "",
                                      "tokens": parse_tokens(tokens_text)}
         for name, kind in (("chunk_size", int), ("lease_seconds", float), ("poll_seconds", float),
-                           ("page_size", int), ("max_batch", int), ("retention_days", int)):
+                           ("page_size", int), ("max_batch", int), ("retention_days", int),
+                           ("workers", int)):
             if (raw := get(name.upper())) is not None:
                 try:
                     kwargs[name] = kind(raw)

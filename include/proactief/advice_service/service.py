@@ -56,7 +56,9 @@ class AdviceService:
         hoedanigheden = {**magda.hoedanigheden,
                          **{s.id: s.magda.hoedanigheid for s in self.schemes.values()
                             if s.id not in magda.hoedanigheden}}
-        self.magda = magda.with_changes(hoedanigheden=hoedanigheden, auto_register=True)
+        # One client for the process: each batch worker gets the concurrency a run's chunk task has on its own.
+        self.magda = magda.with_changes(hoedanigheden=hoedanigheden, auto_register=True,
+                                        max_concurrency=magda.max_concurrency * max(1, config.workers))
         self.client = MagdaClient(self.magda, LedgerAuditSink(engine))
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -209,7 +211,8 @@ class AdviceService:
         """Start the batch worker and its heartbeat (unless this instance only answers HTTP)."""
         if not self.config.batch_worker:
             return
-        for target, name in ((self._work, "advice-batches"), (self._heartbeat, "advice-leases")):
+        targets = [(self._work, f"advice-batches-{n}") for n in range(self.config.workers)]
+        for target, name in (*targets, (self._heartbeat, "advice-leases")):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from proactief.advice_service.models import BatchRequest, BatchResult, BatchStatus, CityFacts
@@ -177,6 +177,14 @@ def renew(engine: Engine, claims: Sequence[str], lease_seconds: float) -> None:
                      .values(claimed_until=_now() + dt.timedelta(seconds=lease_seconds)))
 
 
+_COMPLETE_PG = text("""
+UPDATE advice_batch_item AS i
+SET state = :state, result = v.result, decided_by = :decided_by, decided_at = :decided_at
+FROM (SELECT unnest(CAST(:positions AS integer[])) AS position, unnest(CAST(:results AS text[]))::json AS result) AS v
+WHERE i.batch_id = :batch_id AND i.position = v.position AND i.claim = :claim AND i.state = :claimed
+""")
+
+
 def complete(engine: Engine, chunk: Claimed, results: Mapping[int, dict[str, Any]], *, instance: str,
              failed: bool = False, answered: Mapping[str, dt.date] | None = None, withheld: int = 0) -> int:
     """Write the chunk's results under its claim; returns how many were written (0: the claim was taken over).
@@ -190,14 +198,23 @@ def complete(engine: Engine, chunk: Claimed, results: Mapping[int, dict[str, Any
         if answered or withheld:  # lock the batch row first: chunks of one batch finish side by side
             work = conn.execute(select(AdviceBatch.work).where(AdviceBatch.batch_id == chunk.batch_id)
                                 .with_for_update()).scalar_one_or_none() or {}
-        for position, result in results.items():
-            written += conn.execute(update(AdviceBatchItem)
-                                    .where(AdviceBatchItem.batch_id == chunk.batch_id,
-                                           AdviceBatchItem.position == position,
-                                           AdviceBatchItem.claim == chunk.claim,
-                                           AdviceBatchItem.state == CLAIMED)
-                                    .values(state=FAILED if failed else DONE, result=result,
-                                            decided_by=instance[:80], decided_at=now)).rowcount or 0
+        state = FAILED if failed else DONE
+        if conn.dialect.name == "postgresql" and results:
+            # One statement for the chunk: an UPDATE per subject cost a round trip each (most of a whole-city
+            # batch's time in the service).
+            written = conn.execute(_COMPLETE_PG, {
+                "state": state, "decided_by": instance[:80], "decided_at": now, "batch_id": chunk.batch_id,
+                "claim": chunk.claim, "claimed": CLAIMED, "positions": list(results),
+                "results": [json.dumps(r) for r in results.values()]}).rowcount or 0
+        else:
+            for position, result in results.items():
+                written += conn.execute(update(AdviceBatchItem)
+                                        .where(AdviceBatchItem.batch_id == chunk.batch_id,
+                                               AdviceBatchItem.position == position,
+                                               AdviceBatchItem.claim == chunk.claim,
+                                               AdviceBatchItem.state == CLAIMED)
+                                        .values(state=state, result=result,
+                                                decided_by=instance[:80], decided_at=now)).rowcount or 0
         if written and (answered or withheld):
             dates = {k: dt.date.fromisoformat(v) for k, v in (work.get("answered") or {}).items()}
             for service, day in (answered or {}).items():
