@@ -12,12 +12,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from proactief.advice_service.config import hash_token
 
-__all__ = ["RunningService", "TOKENS", "running_service", "running_services"]
+__all__ = ["RunningService", "TOKENS", "json_leaves", "running_service", "running_services"]
 
 TOKENS = {"counter": "counter-token-1", "airflow": "airflow-token-2"}
 """Calling applications and their tokens (the service is configured with their hashes only)."""
@@ -117,3 +118,16 @@ def running_service(db_url: str, magda_url: str, log_dir: Path, *, instance: str
     """One instance (:func:`running_services`)."""
     with running_services(db_url, magda_url, log_dir, [instance], env=env, startup_timeout=startup_timeout) as svcs:
         yield svcs[0]
+
+
+def json_leaves(value: Any) -> Iterator[str]:
+    """Every key and value of a JSON document as text: what a boundary test looks for raw MAGDA values in."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from json_leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from json_leaves(v)
+    elif value is not None:
+        yield str(value)

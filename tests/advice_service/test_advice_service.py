@@ -37,7 +37,7 @@ from proactief.magda.config import MagdaConfig
 from proactief.schemes import load_scheme
 from proactief_sim.simulator.testing import RunningSimulator
 from tests.advice.conftest import AFNEMER, make_client
-from tests.advice_service.service_harness import TOKENS, RunningService, running_service
+from tests.advice_service.service_harness import TOKENS, RunningService, json_leaves, running_service
 from tests.lifecycle.ledger_rows import make_insz
 
 pytestmark = pytest.mark.integration
@@ -124,7 +124,7 @@ def test_the_answer_carries_no_raw_magda_value(service: RunningService) -> None:
         advice = svc.advise(UITPAS, d, HOUSEHOLD)
     assert advice.decision == "eligible"
     body = json.dumps(advice.to_json(), ensure_ascii=False)
-    strings = set(_leaves(advice.to_json()))
+    strings = set(json_leaves(advice.to_json()))
     for value in raw:
         assert value not in strings, f"a MAGDA value is in the answer: {value!r}"
         if any(ch.isdigit() for ch in value) and len(value) >= 4:
@@ -137,17 +137,6 @@ def test_the_answer_carries_no_raw_magda_value(service: RunningService) -> None:
     with pytest.raises(ValueError):
         AdviceOut.model_validate({**advice.to_json(), "reasons": ["income 23456.78"]})
 
-
-def _leaves(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield str(k)
-            yield from _leaves(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _leaves(v)
-    elif node is not None:
-        yield str(node)
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {TOKENS['counter']}", "Bearer "])

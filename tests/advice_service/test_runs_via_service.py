@@ -32,7 +32,7 @@ from proactief.ledger.models import (
 )
 from proactief.lifecycle import open_run, query_chunk, record_objection, run_in_process, select_population
 from proactief.schemes.subjects import identity_parts
-from tests.advice_service.service_harness import TOKENS, RunningService, running_service
+from tests.advice_service.service_harness import TOKENS, RunningService, json_leaves, running_service
 from tests.e2e.harness import create_database, drop_database
 from tests.lifecycle.worlds import World, city_ledger, generated_world
 
@@ -291,17 +291,6 @@ def _raw_values(world: World, people: set[str]) -> set[str]:
     return {v for v in raw if len(v) >= 4}  # not "0" or "12": a position or a count could be that too
 
 
-def _leaves(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield str(k)
-            yield from _leaves(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _leaves(v)
-    elif value is not None:
-        yield str(value)
-
 
 def test_nothing_the_run_receives_from_the_service_carries_a_magda_answer(
         world: World, svc_ledger: Engine, settings: AdviceServiceSettings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -333,7 +322,7 @@ def test_nothing_the_run_receives_from_the_service_carries_a_magda_answer(
     raw = _raw_values(world, set(people))
     assert {"BIM_BVT", "BIM_BVT_IN_FAMILY"} & raw, "the chosen persons should have statutes at MAGDA"
     assert any(v.isdigit() and len(v) >= 6 for v in raw), "… and tax amounts"
-    leaked = {leaf for r in received for leaf in _leaves(r)} & raw
+    leaked = {leaf for r in received for leaf in json_leaves(r)} & raw
     assert not leaked, sorted(leaked)[:10]
     for r in received:  # and every result is only what the bounded model allows
         for result in r.get("results", ()):
