@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from proactief.dashboard.lookup import DECISION_LABELS, Check, _label, _outcome, reason_text
+from proactief.dashboard.lookup import DECISION_LABELS, Check, checks_of, reason_text
 
 __all__ = ["LiveAdvice", "ask_now", "service_settings"]
 
@@ -75,9 +75,7 @@ def ask_now(engine: Engine, insz: str, scheme_id: str, *, url: str, token: str, 
         return LiveAdvice(scheme_id, d, error=f"Geen antwoord: {why}. Probeer het later opnieuw.")
     data = advice.to_json()
     tiers = {t.id: t.title for t in scheme.tiers}
-    checks = tuple(Check(_label(str(s.get("label") or s.get("criterion") or "?")), _outcome(s),
-                         str(s.get("source") or "-"))
-                   for s in data.get("trace") or () if s.get("kind", "criterion") == "criterion")
+    checks = checks_of(data.get("trace"))
     log.info("live advice for %s by %s: %s", scheme_id, user, advice.decision)
     return LiveAdvice(scheme_id, d, decision=str(advice.decision),
                       decision_label=DECISION_LABELS.get(str(advice.decision), str(advice.decision)),

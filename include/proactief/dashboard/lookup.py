@@ -27,7 +27,7 @@ from proactief.schemes.factdefs import REASON_TEXTS
 from proactief.schemes.factdefs.base import HOUSEHOLD_SUFFIX
 from proactief.schemes.factdefs.statute import STATUTE_WORDS
 
-__all__ = ["Check", "Explanation", "explain", "lookup_and_audit", "reason_text"]
+__all__ = ["Check", "Explanation", "checks_of", "explain", "lookup_and_audit", "reason_text"]
 
 log = logging.getLogger("proactief.dashboard")
 
@@ -66,6 +66,14 @@ def reason_text(code: str, tiers: Mapping[str, str] | None = None) -> str:
     if household:
         return f"In het gezin: {text[0].lower()}{text[1:]}"
     return text
+
+
+def checks_of(trace: Sequence[Mapping[str, Any]] | None) -> tuple[Check, ...]:
+    """An advice's trace as the criteria checked, in the call centre's words (lookups of a run's decision and the
+    advice service's answer alike); lookups of data are left out."""
+    return tuple(Check(_label(str(s.get("label") or s.get("criterion") or "?")), _outcome(s),
+                       str(s.get("source") or "-"))
+                 for s in trace or () if s.get("kind", "criterion") == "criterion")
 
 
 def _label(label: str) -> str:
@@ -236,8 +244,7 @@ def explain(engine: Engine, insz: str, scheme_id: str) -> Explanation:
                            + [_money_or_pct(k, v, "%") for k, v in (advice.get("percentages") or {}).items()]) if s]
     if d.amount is not None and not advice.get("amounts"):
         benefit.insert(0, f"bedrag: € {d.amount:.2f}".replace(".", ","))
-    checks = [Check(_label(str(s.get("label") or s.get("criterion") or "?")), _outcome(s), str(s.get("source") or "-"))
-              for s in advice.get("trace") or () if s.get("kind", "criterion") == "criterion"]
+    checks = list(checks_of(advice.get("trace")))
     grant_text = notice_text = None
     if grant is not None:
         grant_text, notice_text = _grant_sentences(grant, notices or (), card)
